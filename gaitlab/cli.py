@@ -1,0 +1,130 @@
+"""The ``gaitlab`` command: argument parsing only; the work is in :mod:`gaitlab.pipeline`.
+
+Every user-caused failure prints one line, ``gaitlab: error: ...``, and exits non-zero with the
+code of its :mod:`gaitlab.errors` class.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__
+from .errors import INTERRUPTED_EXIT_CODE, GaitlabError
+
+INTERNAL_ERROR_EXIT_CODE = 70
+
+
+def _progress_bar(enabled: bool | None):
+    """A progress callback drawing a tqdm bar on stderr (off when stderr is not a terminal)."""
+    from tqdm import tqdm
+
+    state = {"bar": None, "stage": None}
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+
+    def update(done: int, total: int, stage: str):
+        if not enabled:
+            return
+        if state["stage"] != stage:
+            if state["bar"] is not None:
+                state["bar"].close()
+            state["bar"] = tqdm(total=total, desc=stage, unit="frame", file=sys.stderr,
+                                dynamic_ncols=True, leave=False)
+            state["stage"] = stage
+        bar = state["bar"]
+        if total != bar.total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    def close():
+        if state["bar"] is not None:
+            state["bar"].close()
+
+    update.close = close
+    return update
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gaitlab")
+def cli():
+    """Running gait analysis from a phone video of a runner on a treadmill."""
+
+
+@cli.command()
+@click.argument("video", required=False)
+@click.option("--out", "-o", "out", type=click.Path(), default=None,
+              help="Results folder (default: <video name>_gaitlab in the current folder).")
+@click.option("--landmarks", type=click.Path(), default=None,
+              help="Landmarks saved by an earlier run (landmarks.parquet): skips pose estimation.")
+@click.option("--model", type=click.Path(), default=None,
+              help="A pose landmarker .task bundle to use instead of the bundled BlazePose full model.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing gaitlab results folder.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+def analyze(video, out, landmarks, model, overwrite, progress):
+    """Analyse VIDEO: pose on every frame, then results into a folder."""
+    from pathlib import Path
+
+    from .errors import UsageError
+    from .pipeline import analyze as run
+    from .pose.estimate import PoseConfig
+
+    if not video and not landmarks:
+        raise UsageError("give a VIDEO, or --landmarks FILE from an earlier run")
+    stem = Path(video or landmarks).stem
+    out = out or f"{stem}_gaitlab"
+    bar = _progress_bar(progress)
+    try:
+        folder = run(video, out, pose_config=PoseConfig(model=model), landmarks=landmarks,
+                     overwrite=overwrite, progress=bar)
+    finally:
+        bar.close()
+    click.echo(f"results: {folder}")
+
+
+@cli.command()
+@click.option("--model", type=click.Path(), default=None, help="Check this .task bundle instead of the bundled one.")
+def info(model):
+    """Versions, and the pose model in use (checked by sha256)."""
+    from .pose.model import FULL_MODEL_SHA256, resolve_model
+    from .provenance import versions
+
+    for key, value in versions().items():
+        click.echo(f"{key:22s} {value}")
+    m = resolve_model(model)
+    click.echo(f"{'model':22s} {m.path}")
+    click.echo(f"{'model sha256':22s} {m.sha256}")
+    state = "bundled, verified" if m.bundled and m.sha256 == FULL_MODEL_SHA256 else "user-supplied"
+    click.echo(f"{'model status':22s} {state}")
+
+
+def main(argv=None) -> int:
+    """Entry point: runs the CLI and turns every failure into one line and an exit code."""
+    try:
+        cli.main(args=argv, prog_name="gaitlab", standalone_mode=False)
+        return 0
+    except GaitlabError as exc:
+        click.echo(f"gaitlab: error: {exc.one_line()}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"gaitlab: error: {' '.join(exc.format_message().split())} (see gaitlab --help)", err=True)
+        return exc.exit_code
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("gaitlab: interrupted; no results were written", err=True)
+        return INTERRUPTED_EXIT_CODE
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # a bug: still one line, the traceback only on request
+        if os.environ.get("GAITLAB_DEBUG"):
+            raise
+        click.echo(f"gaitlab: internal error: {type(exc).__name__}: {exc} "
+                   "(please report it; set GAITLAB_DEBUG=1 to see the traceback)", err=True)
+        return INTERNAL_ERROR_EXIT_CODE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,313 @@
+"""Video input: probing, and streaming frames with true per-frame timestamps.
+
+OpenCV's FFmpeg back-end decodes every common container (mp4, mov, webm, avi, mkv). Two details
+matter for gait timing and are handled here:
+
+* **Timestamps** come from each frame's presentation time in the container, not from
+  ``index / fps``, so variable-frame-rate phone clips are timed right. When a container carries no
+  usable timestamps (they do not increase), the nominal rate is used and the fact recorded.
+* **Rotation** metadata (portrait phone clips) is applied by the decoder, so frames arrive upright;
+  the rotation found is recorded in :class:`VideoInfo`.
+
+Frames are decoded on a background thread into a small bounded queue, so decoding overlaps pose
+inference and memory does not grow with the length of the video.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import threading
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+# Keep FFmpeg's per-packet decoder chatter off the user's terminal; gaitlab reports problems itself.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
+
+import cv2  # noqa: E402
+
+from ..errors import VideoError  # noqa: E402
+
+#: Containers larger than this many pixels per frame are refused (8K is 33 Mpx).
+MAX_PIXELS = 8192 * 4320
+#: A stream that stops before this fraction of its declared frames is treated as truncated.
+TRUNCATION_FRACTION = 0.9
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about a video, plus its content hash.
+
+    ``width`` and ``height`` are those of the frames as decoded (after rotation).
+    ``frame_count`` is the container's declared count; the pose stage records how many decoded.
+    """
+
+    path: str
+    name: str
+    size_bytes: int
+    sha256: str
+    width: int
+    height: int
+    rotation_deg: int
+    fps_nominal: float
+    frame_count: int
+    duration_s: float
+    codec: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame: its index in decoding order, its raw container time (s), RGB pixels."""
+
+    index: int
+    time_s: float
+    rgb: np.ndarray
+
+
+def file_sha256(path: str | os.PathLike, block: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(block), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise VideoError(f"video not found: {path}")
+    if path.is_dir():
+        raise VideoError(f"{path} is a folder, not a video file")
+    try:
+        size = path.stat().st_size
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise VideoError(f"cannot open {path}: {exc.strerror or exc}") from None
+    if size == 0:
+        raise VideoError(f"{path.name} is an empty file (0 bytes)")
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        cap.release()
+        raise VideoError(
+            f"{path.name} is not a readable video (no decodable video stream)",
+            "gaitlab reads mp4, mov, webm, avi and mkv",
+        )
+    return cap
+
+
+def _fourcc(cap: cv2.VideoCapture) -> str:
+    code = int(cap.get(cv2.CAP_PROP_FOURCC)) & 0xFFFFFFFF
+    text = "".join(chr((code >> (8 * i)) & 0xFF) for i in range(4))
+    return text.strip("\0 ").lower() if text.isprintable() and text.strip("\0 ") else "unknown"
+
+
+def probe(path: str | os.PathLike, *, with_hash: bool = True) -> VideoInfo:
+    """Read a video's properties and check that its first frame decodes.
+
+    Raises :class:`~gaitlab.errors.VideoError` with a one-line reason for a missing file, an empty
+    file, a file that is not a video, a video without decodable frames, or an absurd frame size.
+    """
+    p = Path(path)
+    _check_file(p)
+    cap = _open(p)
+    try:
+        ok, frame = cap.read()
+        if not ok or frame is None or frame.size == 0:
+            raise VideoError(f"{p.name} contains no decodable video frames")
+        height, width = frame.shape[:2]
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        rotation = int(round(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0)) % 360
+        codec = _fourcc(cap)
+    finally:
+        cap.release()
+    if width * height > MAX_PIXELS:
+        raise VideoError(f"{p.name} is {width}x{height} pixels, larger than gaitlab reads (8K)",
+                         "export the clip at 4K or less")
+    if not np.isfinite(fps) or fps <= 0 or fps > 10000:
+        fps = 0.0
+    duration = count / fps if fps > 0 and count > 0 else 0.0
+    return VideoInfo(
+        path=str(p.resolve()),
+        name=p.name,
+        size_bytes=p.stat().st_size,
+        sha256=file_sha256(p) if with_hash else "",
+        width=int(width),
+        height=int(height),
+        rotation_deg=rotation,
+        fps_nominal=round(fps, 6),
+        frame_count=max(count, 0),
+        duration_s=round(duration, 6),
+        codec=codec,
+    )
+
+
+_END = object()
+
+
+class VideoReader:
+    """Iterate over a video's frames (RGB, upright) with their timestamps.
+
+    Decoding runs on a background thread that stays at most ``prefetch`` frames ahead, so a
+    ten-minute clip needs no more memory than a ten-second one. Use as a context manager or
+    iterate once::
+
+        with VideoReader("run.mp4") as reader:
+            for frame in reader:
+                ...
+
+    ``Frame.time_s`` is the container's raw presentation time; pass the collected times through
+    :func:`clean_timestamps` once the pass is done. After iteration ``frames_decoded`` holds the count.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, prefetch: int = 8, fps_nominal: float | None = None,
+                 stride: int = 1):
+        self.path = Path(path)
+        _check_file(self.path)
+        self._cap = _open(self.path)
+        self.fps_nominal = fps_nominal or float(self._cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+        self._stride = max(int(stride), 1)
+        self._queue: queue.Queue = queue.Queue(maxsize=max(prefetch, 1))
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.frames_decoded = 0
+
+    # -- decoding thread -------------------------------------------------------------------
+    def _decode(self) -> None:
+        cap = self._cap
+        index = 0
+        try:
+            while not self._stop.is_set():
+                if index % self._stride:
+                    if not cap.grab():
+                        break
+                    index += 1
+                    continue
+                ok, bgr = cap.read()
+                if not ok or bgr is None:
+                    break
+                t_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
+                rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                item = (index, t_ms, rgb)
+                while not self._stop.is_set():
+                    try:
+                        self._queue.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                index += 1
+        except BaseException as exc:  # handed to the consumer, which raises it
+            self._error = exc
+        finally:
+            self._put_end()
+
+    def _put_end(self) -> None:
+        while True:
+            try:
+                self._queue.put(_END, timeout=0.1)
+                return
+            except queue.Full:
+                if self._stop.is_set():
+                    return
+
+    # -- consumer side ---------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Frame]:
+        if self._thread is not None:
+            raise RuntimeError("a VideoReader can be iterated once")
+        self._thread = threading.Thread(target=self._decode, name="gaitlab-decode", daemon=True)
+        self._thread.start()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is _END:
+                    break
+                index, t_ms, rgb = item
+                self.frames_decoded += 1
+                yield Frame(index=index, time_s=t_ms / 1000.0, rgb=rgb)
+        finally:
+            self.close()
+        if self._error is not None:
+            raise VideoError(f"{self.path.name}: decoding failed: {self._error}")
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread.is_alive():
+            # Drain so the decoder can observe the stop flag.
+            try:
+                while True:
+                    self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            self._thread.join(timeout=5)
+        self._cap.release()
+
+    def __enter__(self) -> "VideoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def clean_timestamps(raw_s, frame_index, fps_nominal: float) -> tuple[np.ndarray, bool]:
+    """Frame times in seconds from the first frame, and whether the container's own were used.
+
+    The container's presentation times are used when they are finite and strictly increasing;
+    otherwise (some AVI and raw streams carry none) every time is ``frame_index / fps_nominal``.
+    """
+    raw = np.asarray(raw_s, dtype=float)
+    index = np.asarray(frame_index, dtype=float)
+    if raw.size and np.all(np.isfinite(raw)) and np.all(np.diff(raw) > 0):
+        return raw - raw[0], True
+    fps = fps_nominal if fps_nominal and fps_nominal > 0 else 30.0
+    return (index - (index[0] if index.size else 0.0)) / fps, False
+
+
+def read_frame(path: str | os.PathLike, index: int) -> np.ndarray:
+    """Decode one frame (RGB) by index, reading sequentially from the start for exactness."""
+    cap = _open(Path(path))
+    try:
+        for _ in range(index):
+            if not cap.grab():
+                raise VideoError(f"{Path(path).name} has fewer than {index + 1} frames")
+        ok, bgr = cap.read()
+        if not ok:
+            raise VideoError(f"{Path(path).name} has fewer than {index + 1} frames")
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    finally:
+        cap.release()
+
+
+def read_frames(path: str | os.PathLike, indices) -> dict[int, np.ndarray]:
+    """Decode several frames (RGB) by index in one sequential pass; returns ``{index: rgb}``."""
+    wanted = sorted(set(int(i) for i in indices))
+    out: dict[int, np.ndarray] = {}
+    if not wanted:
+        return out
+    cap = _open(Path(path))
+    try:
+        i = 0
+        for target in wanted:
+            while i < target:
+                if not cap.grab():
+                    return out
+                i += 1
+            ok, bgr = cap.read()
+            if not ok:
+                return out
+            out[target] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            i += 1
+    finally:
+        cap.release()
+    return out

@@ -1,0 +1,211 @@
+"""The landmarks container: one runner's 33 BlazePose keypoints over time, with provenance.
+
+Axis 0 of every array is time (one entry per decoded frame, including frames where no person was
+found, which hold NaN coordinates and zero visibility). Keypoints follow
+:data:`gaitlab.schema.KEYPOINTS`; the last axis of ``image`` and ``world`` is ``(x, y, z)``.
+
+============  ===========  =====================================================================
+array         shape        meaning
+============  ===========  =====================================================================
+frame         (T,)         decoded frame index (int64)
+time          (T,)         seconds from the first frame, from container timestamps (float64)
+image         (T, 33, 3)   x, y pixels in the upright frame (y down); z relative depth (pixels)
+world         (T, 33, 3)   metres, origin between the hips (BlazePose's estimate)
+visibility    (T, 33)      probability the keypoint is visible, 0..1
+presence      (T, 33)      probability the keypoint is in the frame, 0..1
+============  ===========  =====================================================================
+
+``attrs`` holds provenance: the video (name, sha256, size, fps, rotation...), the model (file,
+sha256, MediaPipe version), gaitlab's version, the pose configuration and how the runner was
+chosen. Files are Parquet tables in tidy long form (one row per frame and keypoint) with the attrs
+as JSON in the file's metadata; :meth:`Landmarks.save` and :meth:`Landmarks.load` round-trip
+exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import LandmarksFileError
+from .schema import KEYPOINT_INDEX, KEYPOINTS
+
+FORMAT_NAME = "gaitlab-landmarks"
+FORMAT_VERSION = 1
+_META_KEY = b"gaitlab"
+
+COLUMNS = ("frame", "time_s", "keypoint", "x_px", "y_px", "z_px",
+           "world_x_m", "world_y_m", "world_z_m", "visibility", "presence")
+
+
+@dataclass(frozen=True, eq=False)
+class Landmarks:
+    frame: np.ndarray
+    time: np.ndarray
+    image: np.ndarray
+    world: np.ndarray
+    visibility: np.ndarray
+    presence: np.ndarray
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        t = np.asarray(self.frame).shape[0]
+        k = len(KEYPOINTS)
+        expected = {
+            "frame": (t,), "time": (t,), "image": (t, k, 3), "world": (t, k, 3),
+            "visibility": (t, k), "presence": (t, k),
+        }
+        for name, shape in expected.items():
+            arr = np.asarray(getattr(self, name))
+            if arr.shape != shape:
+                raise ValueError(f"Landmarks.{name} has shape {arr.shape}, expected {shape}")
+        object.__setattr__(self, "frame", np.asarray(self.frame, dtype=np.int64))
+        object.__setattr__(self, "time", np.asarray(self.time, dtype=np.float64))
+        for name in ("image", "world", "visibility", "presence"):
+            object.__setattr__(self, name, np.asarray(getattr(self, name), dtype=np.float32))
+
+    # -- basic properties -------------------------------------------------------------------
+    @property
+    def n_frames(self) -> int:
+        return int(self.frame.shape[0])
+
+    @property
+    def detected(self) -> np.ndarray:
+        """(T,) True where a person was found in the frame."""
+        return np.isfinite(self.image[:, :, :2]).all(axis=(1, 2))
+
+    @property
+    def fps(self) -> float:
+        """Median frame rate from the timestamps (frames per second of video time)."""
+        if self.n_frames < 2:
+            return float("nan")
+        dt = np.diff(self.time) / np.maximum(np.diff(self.frame), 1)
+        return float(1.0 / np.median(dt))
+
+    @property
+    def width(self) -> int:
+        return int(self.attrs.get("video", {}).get("width", 0))
+
+    @property
+    def height(self) -> int:
+        return int(self.attrs.get("video", {}).get("height", 0))
+
+    def xy(self, keypoint: str) -> np.ndarray:
+        """(T, 2) image x, y in pixels of one keypoint."""
+        return self.image[:, KEYPOINT_INDEX[keypoint], :2]
+
+    def vis(self, keypoint: str) -> np.ndarray:
+        """(T,) visibility of one keypoint."""
+        return self.visibility[:, KEYPOINT_INDEX[keypoint]]
+
+    def replace(self, **changes) -> "Landmarks":
+        """A copy with some arrays or attrs replaced (the container is never mutated)."""
+        fields = {name: getattr(self, name) for name in
+                  ("frame", "time", "image", "world", "visibility", "presence", "attrs")}
+        fields.update(changes)
+        return Landmarks(**fields)
+
+    # -- tidy table -------------------------------------------------------------------------
+    def to_dataframe(self) -> pd.DataFrame:
+        """Long table: one row per frame and keypoint, columns :data:`COLUMNS`."""
+        t, k = self.n_frames, len(KEYPOINTS)
+        return pd.DataFrame({
+            "frame": np.repeat(self.frame, k),
+            "time_s": np.repeat(self.time, k),
+            "keypoint": pd.Categorical(np.tile(np.array(KEYPOINTS), t), categories=list(KEYPOINTS)),
+            "x_px": self.image[:, :, 0].ravel(),
+            "y_px": self.image[:, :, 1].ravel(),
+            "z_px": self.image[:, :, 2].ravel(),
+            "world_x_m": self.world[:, :, 0].ravel(),
+            "world_y_m": self.world[:, :, 1].ravel(),
+            "world_z_m": self.world[:, :, 2].ravel(),
+            "visibility": self.visibility.ravel(),
+            "presence": self.presence.ravel(),
+        })
+
+    @classmethod
+    def from_dataframe(cls, df: pd.DataFrame, attrs: dict | None = None) -> "Landmarks":
+        """Inverse of :meth:`to_dataframe`; rows may come in any order but must be complete."""
+        missing = [c for c in COLUMNS if c not in df.columns]
+        if missing:
+            raise LandmarksFileError(f"landmarks table lacks columns: {', '.join(missing)}")
+        k = len(KEYPOINTS)
+        kp = df["keypoint"].astype(str).map(KEYPOINT_INDEX)
+        if kp.isna().any():
+            raise LandmarksFileError("landmarks table has unknown keypoint names")
+        frames = np.unique(df["frame"].to_numpy())
+        if len(df) != frames.size * k:
+            raise LandmarksFileError("landmarks table is incomplete: every frame needs all 33 keypoints")
+        order = np.lexsort((kp.to_numpy(), df["frame"].to_numpy()))
+        d = df.iloc[order]
+        t = frames.size
+
+        def grid(col):
+            return d[col].to_numpy(dtype=np.float32).reshape(t, k)
+
+        return cls(
+            frame=frames,
+            time=d["time_s"].to_numpy(dtype=np.float64).reshape(t, k)[:, 0],
+            image=np.stack([grid("x_px"), grid("y_px"), grid("z_px")], axis=-1),
+            world=np.stack([grid("world_x_m"), grid("world_y_m"), grid("world_z_m")], axis=-1),
+            visibility=grid("visibility"),
+            presence=grid("presence"),
+            attrs=dict(attrs or {}),
+        )
+
+    # -- files ------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a Parquet file (atomically: a temporary name, then renamed)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        table = pa.Table.from_pandas(self.to_dataframe(), preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[_META_KEY] = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION,
+                                      "attrs": self.attrs}, default=_json_default).encode()
+        table = table.replace_schema_metadata(meta)
+        tmp = path.with_name(path.name + ".tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Landmarks":
+        """Read a file written by :meth:`save`."""
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        if not path.is_file():
+            raise LandmarksFileError(f"landmarks file not found: {path}")
+        try:
+            table = pq.read_table(path)
+        except Exception:  # pyarrow raises several types for non-Parquet input
+            raise LandmarksFileError(f"{path.name} is not a gaitlab landmarks file (not Parquet)") from None
+        raw = (table.schema.metadata or {}).get(_META_KEY)
+        try:
+            meta = json.loads(raw) if raw else {}
+        except ValueError:
+            meta = {}
+        if meta.get("format") != FORMAT_NAME:
+            raise LandmarksFileError(f"{path.name} is not a gaitlab landmarks file")
+        if meta.get("version", 0) > FORMAT_VERSION:
+            raise LandmarksFileError(f"{path.name} was written by a newer gaitlab (format {meta['version']})")
+        return cls.from_dataframe(table.to_pandas(), attrs=meta.get("attrs", {}))
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")

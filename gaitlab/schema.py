@@ -1,0 +1,73 @@
+"""The data model: keypoint names, coordinate conventions and sign conventions, written once.
+
+Coordinates
+    Image coordinates are pixels of the video as displayed (after the container's rotation is
+    applied), x to the right, y **down**, origin at the top-left corner. World coordinates are
+    BlazePose's metric estimate in metres, origin between the hips.
+Sides
+    ``left`` and ``right`` are always the runner's sides, never the image's.
+Time
+    Seconds from the first decoded frame, taken from the container's per-frame timestamps (so
+    variable-frame-rate clips are timed right); the decoded frame index travels alongside.
+Angles
+    Degrees in every table and report.
+"""
+
+from __future__ import annotations
+
+# BlazePose's 33 keypoints, in model output order.
+KEYPOINTS: tuple[str, ...] = (
+    "nose",
+    "left_eye_inner", "left_eye", "left_eye_outer",
+    "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear",
+    "mouth_left", "mouth_right",
+    "left_shoulder", "right_shoulder",
+    "left_elbow", "right_elbow",
+    "left_wrist", "right_wrist",
+    "left_pinky", "right_pinky",
+    "left_index", "right_index",
+    "left_thumb", "right_thumb",
+    "left_hip", "right_hip",
+    "left_knee", "right_knee",
+    "left_ankle", "right_ankle",
+    "left_heel", "right_heel",
+    "left_foot_index", "right_foot_index",
+)
+KEYPOINT_INDEX: dict[str, int] = {name: i for i, name in enumerate(KEYPOINTS)}
+
+SIDES: tuple[str, str] = ("left", "right")
+
+
+def other_side(side: str) -> str:
+    return "right" if side == "left" else "left"
+
+
+def mirror_keypoint(name: str) -> str:
+    """The same keypoint on the runner's other side (``left_knee`` -> ``right_knee``)."""
+    if name.startswith("left_"):
+        return "right_" + name[5:]
+    if name.startswith("right_"):
+        return "left_" + name[6:]
+    return name
+
+
+#: Permutation that swaps every left keypoint with its right twin.
+MIRROR_PERMUTATION: tuple[int, ...] = tuple(KEYPOINT_INDEX[mirror_keypoint(k)] for k in KEYPOINTS)
+
+# Lines drawn for the skeleton, as keypoint name pairs.
+SKELETON_EDGES: tuple[tuple[str, str], ...] = (
+    ("left_shoulder", "right_shoulder"),
+    ("left_hip", "right_hip"),
+    *((f"{s}_shoulder", f"{s}_hip") for s in SIDES),
+    *((f"{s}_shoulder", f"{s}_elbow") for s in SIDES),
+    *((f"{s}_elbow", f"{s}_wrist") for s in SIDES),
+    *((f"{s}_hip", f"{s}_knee") for s in SIDES),
+    *((f"{s}_knee", f"{s}_ankle") for s in SIDES),
+    *((f"{s}_ankle", f"{s}_heel") for s in SIDES),
+    *((f"{s}_heel", f"{s}_foot_index") for s in SIDES),
+    *((f"{s}_ankle", f"{s}_foot_index") for s in SIDES),
+)
+
+# Camera views gaitlab distinguishes.
+VIEWS: tuple[str, ...] = ("side", "rear", "front")
