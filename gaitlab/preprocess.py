@@ -1,0 +1,132 @@
+"""Cleaning landmarks before events and metrics: left/right leg swap repair, gap filling, smoothing.
+
+Every function returns a new :class:`~gaitlab.landmarks.Landmarks` and appends what it did to
+``attrs["processing"]``, so a result can always be traced back to the raw model output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .landmarks import Landmarks
+from .schema import KEYPOINT_INDEX
+
+#: Keypoints that swap together when BlazePose confuses the legs: the knees, and the feet.
+SWAP_GROUPS = {
+    "knee": (("knee",), "hip"),
+    "foot": (("ankle", "heel", "foot_index"), "knee"),
+}
+#: Expected speed of a foot in leg lengths per second, the scale of the frame-to-frame motion cost.
+MOTION_SCALE_LEG_PER_S = 4.0
+#: Cost of keeping a group's labels swapped in one frame, so that ambiguity resolves to "as is".
+SWAP_PRIOR = 0.5
+
+
+def _log(lm: Landmarks, entry: dict) -> dict:
+    attrs = dict(lm.attrs)
+    attrs["processing"] = list(attrs.get("processing", [])) + [entry]
+    return attrs
+
+
+def _leg_scale_px(lm: Landmarks) -> float:
+    """Median hip-to-ankle length (pixels) over frames and sides: the body's scale in the image."""
+    lengths = []
+    for side in ("left", "right"):
+        d = (np.linalg.norm(lm.xy(f"{side}_hip") - lm.xy(f"{side}_knee"), axis=1)
+             + np.linalg.norm(lm.xy(f"{side}_knee") - lm.xy(f"{side}_ankle"), axis=1))
+        lengths.append(d)
+    value = np.nanmedian(np.concatenate(lengths))
+    return float(value) if np.isfinite(value) and value > 0 else 100.0
+
+
+def _viterbi_two_states(unary: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """Most likely state path for 2 states. unary (T, 2); trans (T, 2, 2) cost from state i at t-1
+    to j at t (trans[0] unused). Returns (T,) int."""
+    t_len = unary.shape[0]
+    cost = unary[0].copy()
+    back = np.zeros((t_len, 2), dtype=np.int8)
+    for t in range(1, t_len):  # sequential by nature: each step depends on the previous one
+        total = cost[:, None] + trans[t]
+        back[t] = np.argmin(total, axis=0)
+        cost = total[back[t], [0, 1]] + unary[t]
+    path = np.zeros(t_len, dtype=np.int8)
+    path[-1] = int(np.argmin(cost))
+    for t in range(t_len - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def repair_leg_swaps(lm: Landmarks) -> Landmarks:
+    """Find frames where BlazePose swapped the left and right knee or foot labels, and swap them back.
+
+    Assumption: legs move smoothly between frames, and each foot stays attached to its own shank.
+    For each group (knees; feet = ankle, heel, foot index) a two-state path (labels as given, or
+    swapped) is chosen over the whole clip by dynamic programming, minimising
+
+    * frame-to-frame displacement of the group's points, in units of the distance a foot can move
+      in one frame at :data:`MOTION_SCALE_LEG_PER_S` leg lengths per second, squared;
+    * the change of the segment length to the group's parent point (thigh for knees, shank for
+      feet) from its median, relative to 15 % of that median, squared;
+    * :data:`SWAP_PRIOR` per swapped frame, so ambiguous frames (crossing legs) stay as given.
+
+    Frames without a detection are skipped. Swapped frames are listed in
+    ``attrs["processing"]``. Left/right swaps of the far leg are a known BlazePose failure on
+    running video; this repairs short swaps but cannot fix a clip whose labels are mirrored
+    throughout (see :func:`gaitlab.views.check_mirrored` for that).
+    """
+    det = lm.detected
+    idx = np.nonzero(det)[0]
+    if idx.size < 3:
+        return lm
+    image = lm.image.copy()
+    world = lm.world.copy()
+    vis = lm.visibility.copy()
+    pres = lm.presence.copy()
+    scale = _leg_scale_px(lm)
+    dt = np.diff(lm.time[idx])
+    dt = np.concatenate([[np.median(dt) if dt.size else 1 / 30], dt])
+    sigma = np.maximum(MOTION_SCALE_LEG_PER_S * scale * dt, 1.0)
+    log = {"step": "repair_leg_swaps", "groups": {}}
+    for group, (parts, parent) in SWAP_GROUPS.items():
+        li = [KEYPOINT_INDEX[f"left_{p}"] for p in parts]
+        ri = [KEYPOINT_INDEX[f"right_{p}"] for p in parts]
+        pl, pr = KEYPOINT_INDEX[f"left_{parent}"], KEYPOINT_INDEX[f"right_{parent}"]
+        L = image[idx][:, li, :2].astype(float)
+        R = image[idx][:, ri, :2].astype(float)
+        PL = image[idx][:, pl, :2].astype(float)
+        PR = image[idx][:, pr, :2].astype(float)
+        # Unary: segment length to the parent, as given (state 0) and swapped (state 1).
+        seg_l0 = np.linalg.norm(L[:, 0] - PL, axis=1)
+        seg_r0 = np.linalg.norm(R[:, 0] - PR, axis=1)
+        seg_l1 = np.linalg.norm(R[:, 0] - PL, axis=1)
+        seg_r1 = np.linalg.norm(L[:, 0] - PR, axis=1)
+        ref = np.median(np.concatenate([seg_l0, seg_r0]))
+        tol = 0.15 * max(ref, 1.0)
+        unary = np.stack([
+            ((seg_l0 - ref) ** 2 + (seg_r0 - ref) ** 2) / tol ** 2,
+            ((seg_l1 - ref) ** 2 + (seg_r1 - ref) ** 2) / tol ** 2 + SWAP_PRIOR,
+        ], axis=1)
+        # Transition: displacement between consecutive detected frames for each state pair.
+        states = [(L, R), (R, L)]
+        trans = np.zeros((idx.size, 2, 2))
+        for a in (0, 1):
+            for b in (0, 1):
+                prev_l, prev_r = states[a]
+                cur_l, cur_r = states[b]
+                d = (np.sum((cur_l[1:] - prev_l[:-1]) ** 2, axis=(1, 2))
+                     + np.sum((cur_r[1:] - prev_r[:-1]) ** 2, axis=(1, 2)))
+                trans[1:, a, b] = d / (len(parts) * sigma[1:] ** 2)
+        path = _viterbi_two_states(unary, trans)
+        swap_frames = idx[path == 1]
+        if swap_frames.size:
+            cols_l = np.array(li)
+            cols_r = np.array(ri)
+            for arr in (image, world, vis, pres):
+                a_l = arr[swap_frames][:, cols_l].copy()
+                a_r = arr[swap_frames][:, cols_r].copy()
+                sub = arr[swap_frames]
+                sub[:, cols_l] = a_r
+                sub[:, cols_r] = a_l
+                arr[swap_frames] = sub
+        log["groups"][group] = lm.frame[swap_frames].tolist()
+    return lm.replace(image=image, world=world, visibility=vis, presence=pres, attrs=_log(lm, log))
