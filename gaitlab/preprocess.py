@@ -56,7 +56,7 @@ def _viterbi_two_states(unary: np.ndarray, trans: np.ndarray) -> np.ndarray:
     return path
 
 
-def repair_leg_swaps(lm: Landmarks) -> Landmarks:
+def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
     """Find frames where BlazePose swapped the left and right knee or foot labels, and swap them back.
 
     Assumption: legs move smoothly between frames, and each foot stays attached to its own shank.
@@ -66,14 +66,22 @@ def repair_leg_swaps(lm: Landmarks) -> Landmarks:
     * frame-to-frame displacement of the group's points, in units of the distance a foot can move
       in one frame at :data:`MOTION_SCALE_LEG_PER_S` leg lengths per second, squared;
     * the change of the segment length to the group's parent point (thigh for knees, shank for
-      feet) from its median, relative to 15 % of that median, squared;
+      feet) from its median, relative to 15 % of that median, squared and capped at 4;
     * :data:`SWAP_PRIOR` per swapped frame, so ambiguous frames (crossing legs) stay as given.
 
-    Frames without a detection are skipped. Swapped frames are listed in
-    ``attrs["processing"]``. Left/right swaps of the far leg are a known BlazePose failure on
+    Only side views are repaired (``view`` from :func:`gaitlab.views.detect_view`, detected when not
+    given): there the legs cross in the image at every step. In rear and front views they do not,
+    image foreshortening of the shank makes the length term meaningless, and BlazePose's labels were
+    right on every frame of the rendered frontal clips. Frames without a detection are skipped.
+    Swapped frames are listed in ``attrs["processing"]``. Left/right swaps of the far leg are a known BlazePose failure on
     running video; this repairs short swaps but cannot fix a clip whose labels are mirrored
     throughout (see :func:`gaitlab.views.check_mirrored` for that).
     """
+    from .views import detect_view
+
+    view = view or detect_view(lm)
+    if view.kind != "side":
+        return lm.replace(attrs=_log(lm, {"step": "repair_leg_swaps", "skipped": f"{view.kind} view"}))
     det = lm.detected
     idx = np.nonzero(det)[0]
     if idx.size < 3:
@@ -102,10 +110,10 @@ def repair_leg_swaps(lm: Landmarks) -> Landmarks:
         seg_r1 = np.linalg.norm(L[:, 0] - PR, axis=1)
         ref = np.median(np.concatenate([seg_l0, seg_r0]))
         tol = 0.15 * max(ref, 1.0)
-        unary = np.stack([
-            ((seg_l0 - ref) ** 2 + (seg_r0 - ref) ** 2) / tol ** 2,
-            ((seg_l1 - ref) ** 2 + (seg_r1 - ref) ** 2) / tol ** 2 + SWAP_PRIOR,
-        ], axis=1)
+        def length_cost(a, b):  # bounded, so one bad frame cannot outweigh the motion evidence
+            return np.minimum(((a - ref) ** 2 + (b - ref) ** 2) / tol ** 2, 4.0)
+
+        unary = np.stack([length_cost(seg_l0, seg_r0), length_cost(seg_l1, seg_r1) + SWAP_PRIOR], axis=1)
         # Transition: displacement between consecutive detected frames for each state pair.
         states = [(L, R), (R, L)]
         trans = np.zeros((idx.size, 2, 2))

@@ -95,14 +95,33 @@ def _check_file(path: Path) -> None:
         raise VideoError(f"{path.name} is an empty file (0 bytes)")
 
 
+def _diagnose_unreadable(path: Path) -> VideoError:
+    """Say why OpenCV could not open a file: audio only, an unfinished mp4, or not a video."""
+    try:
+        import av
+
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                if container.streams.audio:
+                    return VideoError(f"{path.name} has no video stream (audio only)")
+                return VideoError(f"{path.name} is an empty video (no streams)")
+            return VideoError(f"{path.name} contains no decodable video frames")
+    except Exception as exc:  # PyAV raises a family of FFmpeg errors; the text is what matters
+        text = str(exc).lower()
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+    if head[4:8] == b"ftyp" and ("moov" in text or "invalid data" in text):
+        return VideoError(f"{path.name} is an incomplete mp4 (its index is missing: the copy or the "
+                          "recording stopped early)", "copy the clip from the phone again")
+    return VideoError(f"{path.name} is not a readable video (no decodable video stream)",
+                      "gaitlab reads mp4, mov, webm, avi and mkv")
+
+
 def _open(path: Path) -> cv2.VideoCapture:
     cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         cap.release()
-        raise VideoError(
-            f"{path.name} is not a readable video (no decodable video stream)",
-            "gaitlab reads mp4, mov, webm, avi and mkv",
-        )
+        raise _diagnose_unreadable(path)
     return cap
 
 
@@ -125,6 +144,8 @@ def probe(path: str | os.PathLike, *, with_hash: bool = True) -> VideoInfo:
         ok, frame = cap.read()
         if not ok or frame is None or frame.size == 0:
             raise VideoError(f"{p.name} contains no decodable video frames")
+        if not cap.grab():
+            raise VideoError(f"{p.name} holds a single image, not a video", "gaitlab needs a video of the runner")
         height, width = frame.shape[:2]
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)

@@ -153,6 +153,12 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
         boxes = [subject.person_boxes(p.image, p.visibility) for _, _, p in per_frame]
         tracks = subject.associate(boxes)
         best, scores = subject.choose_track(tracks, boxes, info.width, info.height)
+        if subject.is_passing_crowd(tracks, best):
+            raise AnalysisError(
+                f"a crowd is in view: {tracks.shape[1]} people pass through and none stays in view; "
+                "gaitlab analyses one runner",
+                "film the runner alone, or crop the video to the runner",
+            )
         chosen = [int(i) if i >= 0 else None for i in tracks[:, best]]
         selection.update(tracked_all_people=True, n_tracks=int(tracks.shape[1]),
                          track_scores=[round(float(s), 3) for s in scores], chosen_track=best)

@@ -8,7 +8,9 @@ The rule, applied to people tracked across the clip:
    bystanders (someone in the background of a gym) and never compete for the runner.
 3. If :data:`CROWD_COUNT` or more comparable people are in view in at least
    :data:`CROWD_FRAME_FRACTION` of the sampled frames, the clip is refused: no rule picks a runner
-   out of a race pack reliably.
+   out of a race pack reliably. It is refused too when, with everyone tracked, at least
+   :data:`CROWD_TRACKS` people each stay for :data:`TRACK_MIN_FRACTION` of the clip while the chosen
+   runner is in view for less than :data:`RUNNER_MIN_FRACTION` of it (see :func:`is_passing_crowd`).
 4. Otherwise the runner is the track with the largest sum, over the frames it is present in, of
    ``size * centrality``, where centrality is 1 at the image centre and 0.5 at the left or right
    edge. Large, central and continuous therefore all count: a person who crosses the frame briefly
@@ -28,6 +30,12 @@ MIN_VISIBILITY = 0.5
 COMPARABLE_FRACTION = 0.6
 CROWD_COUNT = 3
 CROWD_FRAME_FRACTION = 0.3
+#: With everyone tracked, the view is a crowd when this many tracks each last at least
+#: :data:`TRACK_MIN_FRACTION` of the clip and the chosen runner is in view for less than
+#: :data:`RUNNER_MIN_FRACTION` of it: people pass through and nobody stays.
+CROWD_TRACKS = 3
+TRACK_MIN_FRACTION = 0.1
+RUNNER_MIN_FRACTION = 0.6
 #: A pose joins a track when its box centre is within this many box heights of the track's last box.
 MAX_TRACK_JUMP = 0.5
 
@@ -160,3 +168,9 @@ def choose_track(tracks: np.ndarray, boxes_per_frame: list[np.ndarray], width: i
         present = tracks[t] >= 0
         scores[present] += s[tracks[t][present]]
     return int(np.argmax(scores)), scores
+
+
+def is_passing_crowd(tracks: np.ndarray, chosen: int) -> bool:
+    """True when several people come and go and the chosen runner is not in view most of the time."""
+    presence = (tracks >= 0).mean(axis=0)
+    return bool(np.sum(presence >= TRACK_MIN_FRACTION) >= CROWD_TRACKS and presence[chosen] < RUNNER_MIN_FRACTION)

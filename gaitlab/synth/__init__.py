@@ -41,7 +41,7 @@ def render_frames(params: SynthParams, model: RunnerModel | None = None):
             yield scene.render(float(t), joints, i)
 
 
-def render_clip(params: SynthParams, path: str | Path, *, crf: int = 20,
+def render_clip(params: SynthParams, path: str | Path, *, crf: int = 24,
                 progress: Callable[[int, int], None] | None = None) -> tuple[Path, Path]:
     """Render ``params`` to an H.264 mp4 at ``path`` and its truth JSON beside it.
 

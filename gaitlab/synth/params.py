@@ -46,7 +46,7 @@ class SynthParams:
     knee_flexion_ic_deg: float = 14.0
     knee_flexion_to_deg: float = 22.0
     vertical_oscillation_cm: float = 8.0
-    step_width_cm: float = 8.0
+    step_width_cm: float = 10.0
     arm_swing_deg: float = 32.0
     # camera
     view: str = "side_left"

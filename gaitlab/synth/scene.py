@@ -24,6 +24,8 @@ MATERIALS = {
     "hood": (0.16, 0.16, 0.17),
     "skin": (0.78, 0.57, 0.45),
     "hair": (0.18, 0.12, 0.08),
+    "eye": (0.06, 0.05, 0.05),
+    "mouth": (0.45, 0.18, 0.18),
     "shirt": (0.80, 0.20, 0.18),
     "shorts": (0.10, 0.14, 0.30),
     "waistband": (0.05, 0.06, 0.10),
@@ -167,8 +169,22 @@ class Scene:
         # Neck and head.
         canvas.capsule(P["shoulder_centre"], P["neck"] + 0.03 * s * axis, 0.050 * s, M["skin"])
         canvas.ellipsoid(P["head"], chest_rot, np.array([0.095, 0.115, 0.082]) * s, M["skin"])
-        canvas.ellipsoid(P["head"] + np.array([-0.015, 0.03, 0.0]) * s, chest_rot,
+        canvas.ellipsoid(P["head"] + (-0.015 * sh_fwd + 0.03 * axis) * s, chest_rot,
                          np.array([0.098, 0.105, 0.085]) * s, M["hair"])
+        # Face, so that front and back views are unambiguous: eyes, brows, nose, mouth, ears.
+        side_axis = chest_rot[:, 2]
+        face = P["head"] + 0.078 * s * sh_fwd
+        for lr in (-1.0, 1.0):
+            canvas.ellipsoid(face + (0.012 * axis + lr * 0.032 * side_axis) * s, chest_rot,
+                             np.array([0.012, 0.010, 0.014]) * s, M["eye"])
+            canvas.ellipsoid(face + (0.035 * axis + lr * 0.033 * side_axis - 0.002 * sh_fwd) * s, chest_rot,
+                             np.array([0.010, 0.005, 0.020]) * s, M["hair"])
+            canvas.ellipsoid(P["head"] + (lr * 0.082 * side_axis) * s, chest_rot,
+                             np.array([0.020, 0.030, 0.012]) * s, M["skin"])
+        canvas.ellipsoid(face + (-0.012 * axis + 0.012 * sh_fwd) * s, chest_rot,
+                         np.array([0.022, 0.026, 0.015]) * s, M["skin"])
+        canvas.ellipsoid(face + (-0.050 * axis - 0.004 * sh_fwd) * s, chest_rot,
+                         np.array([0.010, 0.007, 0.024]) * s, M["mouth"])
         for side in SIDES:
             hip, knee, ankle = P[f"{side}_hip"], P[f"{side}_knee"], P[f"{side}_ankle"]
             # Legs: shorts leg, thigh, shank, sock, shoe.

@@ -1,0 +1,58 @@
+"""Shared fixtures: paths to the real clips in ../shared/videos and the committed sample clips,
+and a per-session cache of pose estimation so each clip runs through MediaPipe once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("GAITLAB_SHARED_VIDEOS", ROOT.parent / "shared" / "videos"))
+SAMPLES = ROOT / "sample_videos"
+
+
+def shared_video(name: str) -> Path:
+    path = SHARED / name
+    assert path.is_file(), f"shared test clip missing: {path} (CI provides ../shared beside the repo)"
+    return path
+
+
+@pytest.fixture(scope="session")
+def pose_cache():
+    """``pose_cache(path)`` -> Landmarks, estimated once per path per test session."""
+    from gaitlab.pose.estimate import estimate_pose
+
+    cache = {}
+
+    def get(path):
+        key = str(Path(path).resolve())
+        if key not in cache:
+            cache[key] = estimate_pose(key)
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def ffmpeg():
+    """Path of an ffmpeg binary (from imageio-ffmpeg), for building bad-input fixtures."""
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_cli(*args, cwd=None, env=None):
+    """Run the real ``gaitlab`` entry point; returns CompletedProcess with text stdout/stderr."""
+    exe = Path(sys.executable).with_name("gaitlab")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "gaitlab"]
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, **(env or {})}, timeout=900)
+
+
+def sample_manifest() -> dict:
+    return json.loads((SAMPLES / "manifest.json").read_text())

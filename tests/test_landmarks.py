@@ -1,0 +1,79 @@
+"""The landmarks container: shape checks and a lossless Parquet round trip."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gaitlab.errors import LandmarksFileError
+from gaitlab.landmarks import Landmarks
+from gaitlab.schema import KEYPOINTS, MIRROR_PERMUTATION, KEYPOINT_INDEX
+
+
+def make_landmarks(n=7, seed=0):
+    rng = np.random.default_rng(seed)
+    k = len(KEYPOINTS)
+    image = rng.normal(300, 50, (n, k, 3)).astype(np.float32)
+    world = rng.normal(0, 0.3, (n, k, 3)).astype(np.float32)
+    vis = rng.uniform(0, 1, (n, k)).astype(np.float32)
+    pres = rng.uniform(0, 1, (n, k)).astype(np.float32)
+    image[2] = np.nan  # a frame without a person
+    world[2] = np.nan
+    vis[2] = pres[2] = 0
+    attrs = {"video": {"name": "x.mp4", "width": 640, "height": 480}, "note": "ünïcode ✓"}
+    return Landmarks(frame=np.arange(n), time=np.arange(n) / 30.0 + 1e-9, image=image, world=world,
+                     visibility=vis, presence=pres, attrs=attrs)
+
+
+def test_roundtrip_is_exact(tmp_path):
+    lm = make_landmarks()
+    path = lm.save(tmp_path / "lm.parquet")
+    back = Landmarks.load(path)
+    for name in ("frame", "time", "image", "world", "visibility", "presence"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(lm, name))
+        assert getattr(back, name).dtype == getattr(lm, name).dtype
+    assert back.attrs == lm.attrs
+    assert back.detected.tolist() == [True, True, False, True, True, True, True]
+
+
+def test_tidy_table_has_one_row_per_frame_and_keypoint():
+    lm = make_landmarks(n=3)
+    df = lm.to_dataframe()
+    assert len(df) == 3 * 33
+    row = df[(df.frame == 1) & (df.keypoint == "left_knee")].iloc[0]
+    assert row.x_px == lm.image[1, KEYPOINT_INDEX["left_knee"], 0]
+    shuffled = df.sample(frac=1, random_state=1)
+    back = Landmarks.from_dataframe(shuffled)
+    np.testing.assert_array_equal(back.image, lm.image)
+
+
+def test_shapes_are_checked():
+    lm = make_landmarks(n=3)
+    with pytest.raises(ValueError, match="image has shape"):
+        Landmarks(frame=lm.frame, time=lm.time, image=lm.image[:, :10], world=lm.world,
+                  visibility=lm.visibility, presence=lm.presence)
+
+
+def test_incomplete_or_foreign_files_are_refused(tmp_path):
+    missing = tmp_path / "none.parquet"
+    with pytest.raises(LandmarksFileError, match="landmarks file not found"):
+        Landmarks.load(missing)
+    text = tmp_path / "text.parquet"
+    text.write_text("hello")
+    with pytest.raises(LandmarksFileError, match="not a gaitlab landmarks file"):
+        Landmarks.load(text)
+    other = tmp_path / "other.parquet"
+    pd.DataFrame({"a": [1, 2]}).to_parquet(other)
+    with pytest.raises(LandmarksFileError, match="not a gaitlab landmarks file"):
+        Landmarks.load(other)
+    df = make_landmarks(n=4).to_dataframe().iloc[:-1]
+    with pytest.raises(LandmarksFileError, match="incomplete"):
+        Landmarks.from_dataframe(df)
+
+
+def test_mirror_permutation_swaps_sides_and_is_an_involution():
+    perm = np.array(MIRROR_PERMUTATION)
+    assert KEYPOINTS[perm[KEYPOINT_INDEX["left_knee"]]] == "right_knee"
+    assert KEYPOINTS[perm[KEYPOINT_INDEX["nose"]]] == "nose"
+    assert (perm[perm] == np.arange(33)).all()

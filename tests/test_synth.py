@@ -1,0 +1,114 @@
+"""The synthetic runner: exact kinematics, deterministic rendering, truth files that match their
+parameters, and committed clips that BlazePose sees the way it sees a real runner."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, run_cli, sample_manifest
+from gaitlab.geometry import fppa_deg, tilt_deg
+from gaitlab.landmarks import Landmarks
+from gaitlab.preprocess import repair_leg_swaps
+from gaitlab.synth import RunnerModel, SynthParams, compute_truth, load_truth, render_clip
+from gaitlab.synth.raycast import Camera
+from gaitlab.synth.scene import Scene
+from gaitlab.validation import landmark_agreement
+
+import sys
+sys.path.insert(0, str(SAMPLES.parent / "scripts"))
+from make_sample_videos import clip_params  # noqa: E402
+
+CLIPS = list(sample_manifest()["clips"])
+
+
+@pytest.mark.parametrize("overstride, drop, valgus", [(0, 0, 0), (10, 4, 5), (20, 8, 10), (25, 12, -4)])
+def test_kinematics_hit_their_parameters_exactly(overstride, drop, valgus):
+    p = SynthParams(overstride_cm=overstride, pelvic_drop_deg=drop, knee_valgus_deg=valgus)
+    m = RunnerModel(p)
+    for side in ("left", "right"):
+        t_ic = m.ic_offset[side] + m.stride_time
+        leg = m.leg(np.array([t_ic]), side)
+        assert 100 * (leg["heel"][0, 0] - leg["hip"][0, 0]) == pytest.approx(overstride, abs=1e-6)
+        u = np.linspace(0, m.tc[side], 2001)
+        sign = 1 if side == "left" else -1
+        obl = sign * np.degrees(m.obliquity(m.ic_offset[side] + m.stride_time + u))
+        assert obl.max() == pytest.approx(drop, abs=1e-3)
+    # FPPA is set for an orthographic view from behind (what side-view truth files report) ...
+    kw = dict(overstride_cm=overstride, pelvic_drop_deg=drop, knee_valgus_deg=valgus, duration_s=3)
+    ortho = [s["knee_fppa_deg"] for s in compute_truth(SynthParams(view="side_left", **kw))["steps"]]
+    assert np.allclose(ortho, valgus, atol=0.6)  # at the nearest frame to the exact peak
+    # ... while a real camera behind the runner sees perspective: the flexed knee is further away
+    # than hip and ankle and projects toward the image centre, which reads as more valgus.
+    persp = [s["knee_fppa_deg"] for s in compute_truth(SynthParams(view="rear", **kw))["steps"]]
+    assert np.all(np.asarray(persp) - valgus > -0.5) and np.all(np.asarray(persp) - valgus < 2.5)
+    assert max(m.tc.values()) < m.step_time  # a flight phase exists
+
+
+def test_cadence_and_events_follow_the_step_time():
+    truth = compute_truth(SynthParams(cadence_spm=180, fps=120, duration_s=4))
+    ic = [e["time_s"] for e in truth["events"] if e["event"] == "initial_contact"]
+    assert np.allclose(np.diff(ic), 60 / 180, atol=1e-6)
+    sides = [e["side"] for e in truth["events"] if e["event"] == "initial_contact"]
+    assert all(a != b for a, b in zip(sides, sides[1:]))  # contacts alternate
+
+
+def test_infeasible_motion_is_refused():
+    with pytest.raises(ValueError, match="no flight phase"):
+        RunnerModel(SynthParams(cadence_spm=120, speed_mps=1.6, overstride_cm=30))
+
+
+def test_camera_roll_tilts_level_lines_by_the_roll():
+    for roll in (-3.0, 0.0, 3.0):
+        cam = Camera(np.array([-3.0, 1.0, 0.0]), np.array([0.0, 1.0, 0.0]), 640, 480, 50.0, roll)
+        a, b = cam.project(np.array([[0, 1.0, -0.5], [0, 1.0, 0.5]]))
+        assert float(tilt_deg(a, b)) == pytest.approx(roll, abs=1e-6)
+
+
+def test_rendering_is_deterministic_and_lit():
+    p = SynthParams(width=320, height=240, supersample=1, duration_s=1)
+    m = RunnerModel(p)
+    j = m.joints(np.array([0.2]))
+    a = Scene(p, m).render(0.2, j, 0)
+    b = Scene(p, m).render(0.2, j, 0)
+    assert a.shape == (240, 320, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    assert len(np.unique(a.reshape(-1, 3), axis=0)) > 500  # shaded, not flat colours
+
+
+@pytest.mark.parametrize("name", CLIPS)
+def test_committed_truth_matches_its_parameters(name):
+    params = clip_params(sample_manifest(), name)
+    committed = load_truth(SAMPLES / f"{name}.truth.json")
+    fresh = json.loads(json.dumps(compute_truth(params), separators=(",", ":")))
+    assert committed == fresh
+
+
+@pytest.mark.parametrize("name", CLIPS)
+def test_committed_clip_is_detected_like_a_real_runner(name, pose_cache):
+    truth = load_truth(SAMPLES / f"{name}.truth.json")
+    raw = pose_cache(SAMPLES / f"{name}.mp4")
+    before = landmark_agreement(raw, truth)
+    after = landmark_agreement(repair_leg_swaps(raw), truth)
+    print(f"{name}: detected {after['detected_fraction']:.3f}, left/right raw {before['lr_correct_fraction']:.3f}"
+          f" -> repaired {after['lr_correct_fraction']:.3f}, median error {after['median_error_leg']:.4f} leg")
+    assert after["detected_fraction"] >= 0.99
+    assert after["lr_correct_fraction"] >= 0.99
+    assert after["median_error_leg"] < 0.05
+
+
+def test_synth_command_renders_clip_and_truth(tmp_path):
+    r = run_cli("synth", "--out", tmp_path, "--name", "tiny", "--view", "rear", "--resolution", "320x240",
+                "--fps", "30", "--duration", "0.5", "--pelvic-drop", "8,4")
+    assert r.returncode == 0, r.stderr
+    truth = load_truth(tmp_path / "tiny.truth.json")
+    assert truth["params"]["pelvic_drop_deg"] == [8.0, 4.0] and truth["video"]["n_frames"] == 15
+    import cv2
+    cap = cv2.VideoCapture(str(tmp_path / "tiny.mp4"))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 15
+    r = run_cli("synth", "--out", tmp_path, "--name", "tiny")
+    assert r.returncode == 5 and "already exists" in r.stderr
+    r = run_cli("synth", "--out", tmp_path, "--cadence", "120", "--speed", "1.6", "--overstride", "30")
+    assert r.returncode == 2 and r.stderr.startswith("gaitlab: error: no flight phase")
