@@ -138,3 +138,109 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
                 arr[swap_frames] = sub
         log["groups"][group] = lm.frame[swap_frames].tolist()
     return lm.replace(image=image, world=world, visibility=vis, presence=pres, attrs=_log(lm, log))
+
+
+#: Gaps (frames without a person) up to this long are filled by linear interpolation.
+MAX_GAP_S = 0.15
+#: Low-pass cut-off for keypoint trajectories (Hz); running kinematics hold little power above it.
+#: Capped at 0.4 x the frame rate so 30 fps clips are not over-smoothed past Nyquist.
+CUTOFF_HZ = 12.0
+
+
+def smoothing_cutoff_hz(fps: float) -> float:
+    return float(min(CUTOFF_HZ, 0.4 * fps))
+
+
+#: Spikes are values further than this many robust standard deviations from the running median.
+SPIKE_THRESHOLD = 3.0
+#: Running-median window for spike removal, in seconds (5 frames at 60 fps).
+DESPIKE_WINDOW_S = 0.083
+
+
+def despike_window(fps: float) -> int:
+    w = int(round(DESPIKE_WINDOW_S * fps))
+    return max(w | 1, 3)
+
+
+def despike(x: np.ndarray, window: int) -> tuple[np.ndarray, int]:
+    """Hampel filter along axis 0: replace values far from the running median by the median.
+
+    BlazePose sometimes throws a foot landmark far off for one or two frames (typically when the
+    other leg passes it); a low-pass filter would smear such a spike over its neighbours.
+    """
+    from scipy.ndimage import median_filter
+
+    size = (window,) + (1,) * (x.ndim - 1)
+    med = median_filter(x, size=size, mode="nearest")
+    mad = 1.4826 * median_filter(np.abs(x - med), size=size, mode="nearest")
+    bad = np.abs(x - med) > SPIKE_THRESHOLD * np.maximum(mad, 0.5)
+    return np.where(bad, med, x), int(bad.sum())
+
+
+def fill_and_smooth(lm: Landmarks) -> Landmarks:
+    """Fill short gaps, remove one-frame spikes, and low-pass the image and world trajectories.
+
+    Gaps up to :data:`MAX_GAP_S` are interpolated; spikes are removed by a Hampel filter
+    (:func:`despike`); then a zero-phase 2nd-order Butterworth filter (scipy ``filtfilt``) at
+    :func:`smoothing_cutoff_hz` is applied to each run of consecutive detected frames (runs shorter
+    than 12 frames are left as they are). Visibility is not smoothed.
+    A zero-phase filter does not shift events in time; it does blunt peaks slightly, which is why
+    the cut-off stays at 12 Hz (Winter 2009 recommends 6-12 Hz for walking and running markers).
+    """
+    from scipy.signal import butter, filtfilt
+
+    det = lm.detected
+    fps = lm.fps
+    image = lm.image.astype(np.float64).copy()
+    world = lm.world.astype(np.float64).copy()
+    # Fill short gaps.
+    max_gap = int(round(MAX_GAP_S * fps))
+    filled = det.copy()
+    if det.any() and not det.all():
+        idx = np.arange(lm.n_frames)
+        edges = np.diff(np.concatenate([[1], det.astype(int), [1]]))
+        starts, ends = np.nonzero(edges == -1)[0], np.nonzero(edges == 1)[0]
+        for s, e in zip(starts, ends):
+            if 0 < s and e < lm.n_frames and e - s <= max_gap:
+                filled[s:e] = True
+        good = det
+        for arr in (image, world):
+            flat = arr.reshape(lm.n_frames, -1)
+            for c in range(flat.shape[1]):
+                flat[filled & ~det, c] = np.interp(idx[filled & ~det], idx[good], flat[good, c])
+    b, a = butter(2, smoothing_cutoff_hz(fps) / (fps / 2))
+    window = despike_window(fps)
+    spikes = 0
+    edges = np.diff(np.concatenate([[0], filled.astype(int), [0]]))
+    for s, e in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]):
+        if e - s >= 12:
+            image[s:e], n_spikes = despike(image[s:e], window)
+            spikes += n_spikes
+            image[s:e] = filtfilt(b, a, image[s:e], axis=0)
+            world[s:e] = filtfilt(b, a, world[s:e], axis=0)
+    log = {"step": "fill_and_smooth", "cutoff_hz": smoothing_cutoff_hz(fps), "despike_window_frames": window,
+           "spikes_replaced": int(spikes), "filled_frames": int((filled & ~det).sum())}
+    vis = np.where((filled & ~det)[:, None], 0.0, lm.visibility)  # interpolated points are not seen
+    return lm.replace(image=image.astype(np.float32), world=world.astype(np.float32), visibility=vis,
+                      attrs=_log(lm, log))
+
+
+def leg_length_px(lm: Landmarks) -> np.ndarray:
+    """(T,) the runner's leg length (hip to ankle along thigh and shank) in pixels, per frame.
+
+    The larger of the two sides' thigh + shank, followed by a running 90th percentile over one
+    second: in 2D a limb only ever looks shorter than it is, so the high values are the true ones.
+    A running window follows a runner who approaches or leaves the camera.
+    """
+    from scipy.ndimage import percentile_filter
+
+    sides = []
+    for side in ("left", "right"):
+        sides.append(np.linalg.norm(lm.xy(f"{side}_hip") - lm.xy(f"{side}_knee"), axis=1)
+                     + np.linalg.norm(lm.xy(f"{side}_knee") - lm.xy(f"{side}_ankle"), axis=1))
+    raw = np.fmax(sides[0], sides[1])
+    if not np.isfinite(raw).any():
+        return raw
+    filled = np.where(np.isfinite(raw), raw, np.nanmedian(raw))
+    window = max(int(round(lm.fps)), 3)
+    return percentile_filter(filled, 90, size=window, mode="nearest")

@@ -74,3 +74,33 @@ def landmark_agreement(lm: Landmarks, truth: dict) -> dict:
         "median_error_leg_by_point": errors,
         "leg_length_px": scale,
     }
+
+
+def match_steps(steps, truth: dict, tolerance_s: float | None = None):
+    """Pair measured steps with truth steps of the same side by nearest initial-contact time.
+
+    Returns a DataFrame: one row per measured step that has a truth step within ``tolerance_s``
+    (default: a quarter of the true step time), with the measured columns and the truth columns
+    prefixed ``true_``, plus ``ic_error_frames``.
+    """
+    import pandas as pd
+
+    true_steps = pd.DataFrame(truth["steps"])
+    if tolerance_s is None:
+        tolerance_s = 0.25 * truth["summary"]["step_time_s"]
+    rows = []
+    for _, s in steps.iterrows():
+        cand = true_steps[true_steps.side == s["side"]]
+        if cand.empty:
+            continue
+        dt = (cand.ic_time_s - s["ic_time_s"]).abs()
+        j = dt.idxmin()
+        if dt[j] > tolerance_s:
+            continue
+        row = s.to_dict()
+        row.update({f"true_{k}": v for k, v in cand.loc[j].items()})
+        row["ic_error_frames"] = int(s["ic_frame"]) - int(cand.loc[j, "ic_frame"])
+        if s["to_frame"] >= 0:
+            row["to_error_frames"] = int(s["to_frame"]) - int(cand.loc[j, "to_frame"])
+        rows.append(row)
+    return pd.DataFrame(rows)

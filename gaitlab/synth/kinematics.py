@@ -40,6 +40,8 @@ from ..geometry import angle_between_deg, fppa_deg
 from .params import SynthParams
 
 SIDES = ("left", "right")
+#: Downward speed of the foot at initial contact (m/s), about 1 m/s in running.
+TOUCHDOWN_VERTICAL_SPEED = 1.0
 LATERAL = {"left": -1.0, "right": 1.0}  # z sign of each side (z points to the runner's right)
 
 
@@ -302,7 +304,7 @@ class RunnerModel:
         u = np.array([tc - eps, tc])
         o, th = self._stance_foot(u, side)
         a = self._foot_point(o, th, "ankle") - hip_xy(u)
-        r_to, rv_to, th_to, w_to = a[1], (a[1] - a[0]) / eps, th[1], (th[1] - th[0]) / eps
+        r_to, rv_to, th_to = a[1], (a[1] - a[0]) / eps, th[1]
         u = np.array([0.0, eps])
         o, th = self._stance_foot(u, side)
         a_world = self._foot_point(o, th, "ankle")
@@ -312,17 +314,25 @@ class RunnerModel:
         knots = np.array([tc, tc + 0.38 * sw, tc + 0.78 * sw, T])
         recovery_height = float(np.clip(0.35 + 0.05 * self.p.speed_mps, 0.40, 0.65)) * L
         via1 = np.array([-0.32 * L, recovery_height]) - np.array([0.0, hip_xy(knots[1])[0, 1]])
-        via2 = r_ic + np.array([0.0, 0.08 * L])  # above the contact point, within reach
+        # Late swing: the foot reaches its most forward point a little ahead of and above the
+        # contact point, then is pulled back and down onto it (swing-leg retraction): at contact it
+        # moves backward at half the belt speed and down at TOUCHDOWN_VERTICAL_SPEED (at least;
+        # faster when needed for the leg to be still lengthening as it lands, so it never
+        # over-reaches).
+        via2 = r_ic + np.array([0.04 * L, 0.09 * L])
         pts = np.array([r_to, via1, via2, r_ic])
         vel = np.zeros_like(pts)
         vel[0] = rv_to
-        # The foot comes down onto its contact point from above, moving down and a little back.
-        vel[3] = np.array([-0.3 * self.p.speed_mps, -0.5]) - hip_v_ic
+        vx = -0.5 * self.p.speed_mps - hip_v_ic[0]
+        lengthening = 0.05 * np.linalg.norm(r_ic)
+        vy = min(-TOUCHDOWN_VERTICAL_SPEED - hip_v_ic[1], (lengthening - r_ic[0] * vx) / r_ic[1])
+        vel[3] = np.array([vx, vy])
         vel[1] = (pts[2] - pts[0]) / (knots[2] - knots[0])
         vel[2] = (pts[3] - pts[1]) / (knots[3] - knots[1])
-        vel[2, 0] = 0.0  # the foot has finished swinging forward
+        vel[2, 0] = 0.0  # the most forward point
         ankle = CubicHermiteSpline(knots, pts, vel, axis=0)
-        foot = CubicHermiteSpline([tc, T], [th_to, th_ic], [w_to, 0.0])
+        # The foot stops rotating about the toe as it leaves the belt, so the toe lifts at once.
+        foot = CubicHermiteSpline([tc, T], [th_to, th_ic], [0.0, 0.0])
         return ankle, foot
 
     def _solve_valgus(self, side):
