@@ -11,10 +11,10 @@ import pandas as pd
 
 from .config import AnalysisConfig, RunnerInfo
 from .errors import AnalysisError
-from .events import detect_events_frontal, detect_events_side, spectral_cadence_spm
+from .events import detect_events_frontal, detect_events_side, rhythm
 from .landmarks import Landmarks
 from .metrics.sagittal import sagittal_metrics
-from .preprocess import fill_and_smooth, repair_leg_swaps
+from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps
 from .references import constant
 from .result import AnalysisResult
 from .steps import build_steps
@@ -61,8 +61,32 @@ def cadence_from_steps(steps: pd.DataFrame) -> dict:
     return out
 
 
-def check_gait(steps: pd.DataFrame, cadence: float, view: View, config: AnalysisConfig, fps: float) -> None:
-    """Refuse clips that are not steady running: too few steps, walking, or unexplained slow motion."""
+#: Walking cadence rarely exceeds this; jogging in place with the feet kept low does.
+WALKING_MAX_CADENCE_SPM = 150.0
+#: Both feet down in at least this fraction of frames is double support: walking.
+WALKING_BOTH_FEET_DOWN = 0.20
+
+
+def check_rhythm(rh: dict, config: AnalysisConfig, fps: float) -> None:
+    """Refuse clips that are not steady running, before looking for events: walking (double support
+    at a walking rhythm), no rhythm at all, or slow motion (unless the capture rate was given)."""
+    cadence, both = rh["cadence_spm"], rh["both_feet_down"]
+    fast = np.isfinite(cadence) and cadence >= WALKING_MAX_CADENCE_SPM
+    if np.isfinite(both) and both >= WALKING_BOTH_FEET_DOWN and not fast:
+        raise AnalysisError(
+            f"this looks like walking, not running: both feet are on the ground together in {both:.0%} of frames",
+            "gaitlab analyses running, which has a flight phase")
+    if not np.isfinite(cadence):
+        raise AnalysisError("no steady running rhythm found in the clip",
+                            "film at least 10 seconds of steady running with the whole body in view")
+    if cadence < constant("running_min_cadence_spm") and not config.capture_fps:
+        raise AnalysisError(f"cadence {cadence:.0f} steps/min is too low for running: the clip looks like "
+                            f"slow motion (the file plays at {fps:.0f} fps)",
+                            f"give the frame rate the phone filmed at, e.g. --capture-fps {4 * fps:.0f}")
+
+
+def check_steps(steps: pd.DataFrame) -> None:
+    """Refuse when too few usable steps were found, or when feet overlap on the ground (walking)."""
     valid = steps[steps.valid]
     n_side = valid.side.value_counts()
     if len(valid) < 4 or min(n_side.get("left", 0), n_side.get("right", 0)) < 2:
@@ -74,14 +98,8 @@ def check_gait(steps: pd.DataFrame, cadence: float, view: View, config: Analysis
     if flight.size and np.mean(flight <= 0) >= constant("walking_min_double_support"):
         raise AnalysisError(
             f"this looks like walking, not running: both feet are on the ground together in "
-            f"{np.mean(flight <= 0):.0%} of steps (cadence {cadence:.0f} steps/min)",
+            f"{np.mean(flight <= 0):.0%} of steps",
             "gaitlab analyses running, which has a flight phase",
-        )
-    if cadence < constant("running_min_cadence_spm") and not config.capture_fps:
-        raise AnalysisError(
-            f"cadence {cadence:.0f} steps/min is too low for running: the clip looks like slow motion "
-            f"(the file plays at {fps:.0f} fps)",
-            "give the frame rate the phone filmed at, e.g. --capture-fps 240",
         )
 
 
@@ -99,30 +117,59 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
                             f"film at {constant('timing_min_fps'):.0f} fps, or at least 30 fps")
     if lm.detected.sum() < 10:
         raise AnalysisError("the runner is visible in too few frames to analyse")
+    cuts = find_cuts(lm)
+    if cuts.size:
+        times = ", ".join(f"{lm.time[i]:.1f} s" for i in cuts[:6])
+        raise AnalysisError(f"the video is a montage of {cuts.size + 1} separate shots (cuts at {times})",
+                            "trim it to one continuous shot of the runner; gaitlab.analysis.rhythm_by_shot "
+                            "gives the cadence of each shot")
     view = detect_view(lm)
     if view.kind == "oblique":
         raise AnalysisError("the camera films the runner at an angle (neither side-on nor from behind or in front)",
                             "film side-on for sagittal metrics, or from directly behind for pelvic drop and knee valgus")
     clean = fill_and_smooth(repair_leg_swaps(lm, view))
+    rh = rhythm(clean, view)
+    check_rhythm(rh, config, fps)
+    stride_s = 120.0 / rh["cadence_spm"]
     if view.kind == "side":
-        events = detect_events_side(clean, view.facing)
+        events = detect_events_side(clean, view.facing, stride_s)
     else:
-        events = detect_events_frontal(clean)
+        events = detect_events_frontal(clean, stride_s)
     if events.empty:
         raise AnalysisError("no running steps found in the clip",
                             "film at least 10 seconds of steady running with the feet in view")
     steps = build_steps(events)
+    check_steps(steps)
     cadence = cadence_from_steps(steps)
-    check_gait(steps, cadence["both"], view, config, fps)
 
     quality = {"fps": fps, "view": view.to_dict(), "detected_fraction": float(lm.detected.mean())}
     if view.kind == "side":
         metrics = sagittal_metrics(clean, steps, view.facing, height_m=runner.height_m)
     else:
         from .metrics.frontal import frontal_metrics
-        metrics, frontal_quality = frontal_metrics(clean, steps, view)
-        quality.update(frontal_quality)
-    quality["cadence_spectral_spm"] = spectral_cadence_spm(clean, view)
+        metrics = frontal_metrics(clean, steps, pelvis_tilt_deg=None)
+    quality["rhythm"] = rh
     table = pd.concat([steps, metrics], axis=1)
     return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table,
                           cadence=cadence, quality=quality, runner=runner.to_dict(), config=config.to_dict())
+
+
+def rhythm_by_shot(lm: Landmarks) -> pd.DataFrame:
+    """Label-free cadence of each shot of a montage (shots split at :func:`find_cuts`).
+
+    One row per shot: ``shot``, ``first_frame``, ``last_frame``, ``start_s``, ``end_s``, ``view``,
+    ``cadence_spm``, ``both_feet_down``. Short shots give rough values (a 2.5 s shot holds about 7
+    steps); this is a research aid, not a clinical measurement.
+    """
+    cuts = find_cuts(lm)
+    bounds = np.concatenate([[0], cuts, [lm.n_frames]])
+    rows = []
+    for k, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        shot = lm.select(slice(int(a), int(b)))
+        view = detect_view(shot)
+        rh = rhythm(fill_and_smooth(shot), view) if view.kind != "oblique" and b - a >= 12 else \
+            {"cadence_spm": float("nan"), "both_feet_down": float("nan")}
+        rows.append({"shot": k, "first_frame": int(shot.frame[0]), "last_frame": int(shot.frame[-1]),
+                     "start_s": float(shot.time[0]), "end_s": float(shot.time[-1]), "view": view.kind,
+                     "cadence_spm": rh["cadence_spm"], "both_feet_down": rh["both_feet_down"]})
+    return pd.DataFrame(rows)

@@ -61,24 +61,34 @@ def cli():
               help="Landmarks saved by an earlier run (landmarks.parquet): skips pose estimation.")
 @click.option("--model", type=click.Path(), default=None,
               help="A pose landmarker .task bundle to use instead of the bundled BlazePose full model.")
+@click.option("--name", default=None, help="Runner's name or code, shown on the report.")
+@click.option("--height", default=None, help="Runner's height, e.g. 1.78 or 178cm: gives lengths in cm.")
+@click.option("--speed", default=None, help="Treadmill speed, e.g. 12 (km/h), 12km/h or 3.3m/s.")
+@click.option("--notes", default=None, help="Free-text notes for the report.")
+@click.option("--capture-fps", type=float, default=None,
+              help="Frame rate the phone filmed at, for slow-motion clips (e.g. 240).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing gaitlab results folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
-def analyze(video, out, landmarks, model, overwrite, progress):
-    """Analyse VIDEO: pose on every frame, then results into a folder."""
+def analyze(video, out, landmarks, model, name, height, speed, notes, capture_fps, overwrite, progress):
+    """Analyse VIDEO: pose on every frame, gait events, metrics, results into a folder."""
     from pathlib import Path
 
+    from .config import AnalysisConfig
     from .errors import UsageError
     from .pipeline import analyze as run
     from .pose.estimate import PoseConfig
 
     if not video and not landmarks:
         raise UsageError("give a VIDEO, or --landmarks FILE from an earlier run")
+    runner = _runner_info(name, height, speed, notes)
+    if capture_fps is not None and not 1 <= capture_fps <= 10000:
+        raise UsageError("--capture-fps must be between 1 and 10000")
     stem = Path(video or landmarks).stem
     out = out or f"{stem}_gaitlab"
     bar = _progress_bar(progress)
     try:
-        folder = run(video, out, pose_config=PoseConfig(model=model), landmarks=landmarks,
-                     overwrite=overwrite, progress=bar)
+        folder = run(video, out, pose_config=PoseConfig(model=model), landmarks=landmarks, runner=runner,
+                     config=AnalysisConfig(capture_fps=capture_fps), overwrite=overwrite, progress=bar)
     finally:
         bar.close()
     click.echo(f"results: {folder}")
@@ -98,6 +108,36 @@ def info(model):
     click.echo(f"{'model sha256':22s} {m.sha256}")
     state = "bundled, verified" if m.bundled and m.sha256 == FULL_MODEL_SHA256 else "user-supplied"
     click.echo(f"{'model status':22s} {state}")
+
+
+def _parse_quantity(text: str, option: str, units: dict[str, float], default_unit: str) -> float:
+    """'178cm' -> 1.78 with units {'m': 1, 'cm': 0.01}; a bare number takes ``default_unit``."""
+    import re
+
+    from .errors import UsageError
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z/]*)\s*", text or "")
+    unit = (m.group(2).lower() if m else "") or default_unit
+    if not m or unit not in units:
+        raise UsageError(f"--{option} takes a number with an optional unit ({', '.join(units)}), got {text!r}")
+    return float(m.group(1)) * units[unit]
+
+
+def _runner_info(name, height, speed, notes):
+    from .config import RunnerInfo
+    from .errors import UsageError
+
+    height_m = None
+    if height is not None:
+        value = _parse_quantity(height, "height", {"m": 1.0, "cm": 0.01}, "m")
+        height_m = value / 100 if value > 3 else value  # a bare 178 means cm
+    speed_kmh = None
+    if speed is not None:
+        speed_kmh = _parse_quantity(speed, "speed", {"km/h": 1.0, "kmh": 1.0, "m/s": 3.6, "mph": 1.609344}, "km/h")
+    try:
+        return RunnerInfo(name=name, height_m=height_m, speed_kmh=speed_kmh, notes=notes)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _per_side(value: str, name: str):

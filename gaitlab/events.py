@@ -57,43 +57,95 @@ def _nan_interp(y: np.ndarray) -> np.ndarray:
     return y
 
 
-def dominant_period_s(signal: np.ndarray, fps: float, lo_s: float, hi_s: float) -> float | None:
-    """Period (s) of the strongest oscillation between lo_s and hi_s, from the autocorrelation."""
+def autocorrelation(signal: np.ndarray) -> np.ndarray | None:
+    """Normalised autocorrelation of a signal (NaNs interpolated, mean removed), by FFT."""
     x = _nan_interp(signal)
-    if not np.isfinite(x).all() or x.size < 8:
+    if x.size < 8 or not np.isfinite(x).all():
         return None
     x = x - x.mean()
-    ac = np.correlate(x, x, mode="full")[x.size - 1:]
+    n = 1 << int(np.ceil(np.log2(2 * x.size)))
+    f = np.fft.rfft(x, n)
+    ac = np.fft.irfft(f * np.conj(f), n)[:x.size]
     if ac[0] <= 0:
         return None
-    ac = ac / ac[0]
-    lo, hi = max(int(lo_s * fps), 1), min(int(hi_s * fps), x.size - 2)
-    if hi <= lo:
-        return None
-    lag = lo + int(np.argmax(ac[lo:hi + 1]))
-    if ac[lag] < 0.2:
-        return None
-    # Parabolic refinement of the peak.
+    return ac / ac[0]
+
+
+def _refine_lag(ac: np.ndarray, lag: int) -> float:
     if 0 < lag < ac.size - 1:
         a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
         denom = a - 2 * b + c
         if denom < 0:
-            lag = lag + 0.5 * (a - c) / denom
-    return float(lag / fps)
+            return lag + 0.5 * (a - c) / denom
+    return float(lag)
 
 
-def spectral_cadence_spm(lm: Landmarks, view) -> float:
-    """Cadence from the dominant period of the legs' alternation (no event detection involved):
-    the heels' fore-aft difference in a side view, the feet's height difference from behind or in
-    front. A cross-check of the event-based cadence."""
+def dominant_period_s(signal: np.ndarray, fps: float, lo_s: float, hi_s: float,
+                      min_correlation: float = 0.2) -> float | None:
+    """Period (s) of the strongest repetition between lo_s and hi_s, from the autocorrelation.
+
+    Prefers the fundamental: when half the best lag also repeats nearly as well (at least 80 % of
+    the best correlation), half is taken, so a clip is not read at half its true rate.
+    """
+    ac = autocorrelation(signal)
+    if ac is None:
+        return None
+    lo, hi = max(int(lo_s * fps), 1), min(int(hi_s * fps), ac.size // 2)
+    if hi <= lo:
+        return None
+    peaks, _ = find_peaks(ac[:hi + 1])
+    peaks = peaks[peaks >= lo]
+    if peaks.size == 0:
+        return None
+    best = int(peaks[np.argmax(ac[peaks])])
+    if ac[best] < min_correlation:
+        return None
+    while True:
+        half = peaks[np.abs(peaks - best / 2) <= max(2, 0.1 * best / 2)]
+        if half.size == 0 or ac[half].max() < 0.8 * ac[best]:
+            break
+        best = int(half[np.argmax(ac[half])])
+    return float(_refine_lag(ac, best) / fps)
+
+
+#: A foot counts as down when within this many leg lengths of its own running ground line.
+FOOT_DOWN_LEG = 0.05
+
+
+def rhythm(lm: Landmarks, view) -> dict:
+    """Label-free rhythm of the gait, before any event detection.
+
+    ``cadence_spm``: from the dominant period of a signal that repeats once per step whichever leg
+    is which (so left/right label errors cannot halve it): the feet's fore-aft separation in a side
+    view, the pelvis's height (detrended over half a second) from behind or in front.
+    ``both_feet_down``: fraction of frames with both feet within :data:`FOOT_DOWN_LEG` leg lengths of
+    their ground lines (a running 90th percentile of each foot's lowest image point over 1.5 strides).
+    Running has a flight phase and almost never has both feet down (under 0.05 on every running
+    clip gaitlab was checked on); walking has double support (0.3-0.8).
+    """
+    from scipy.ndimage import percentile_filter
+
+    fps = lm.fps
+    leg = leg_length_px(lm)
     if view.kind == "side":
-        pelvis_x = 0.5 * (lm.xy("left_hip")[:, 0] + lm.xy("right_hip")[:, 0])
-        sig = (lm.xy("left_heel")[:, 0] - pelvis_x) - (lm.xy("right_heel")[:, 0] - pelvis_x)
+        sig = np.abs(lm.xy("left_ankle")[:, 0] - lm.xy("right_ankle")[:, 0]) / leg
     else:
-        sig = (np.fmax(lm.xy("left_heel")[:, 1], lm.xy("left_foot_index")[:, 1])
-               - np.fmax(lm.xy("right_heel")[:, 1], lm.xy("right_foot_index")[:, 1]))
-    period = dominant_period_s(sig, lm.fps, MIN_STRIDE_S, MAX_STRIDE_S)
-    return 120.0 / period if period else float("nan")
+        pelvis_y = 0.5 * (lm.xy("left_hip")[:, 1] + lm.xy("right_hip")[:, 1]) / leg
+        k = max(int(0.5 * fps) | 1, 3)
+        filled = _nan_interp(pelvis_y)
+        trend = np.convolve(np.pad(filled, (k // 2, k // 2), mode="edge"), np.ones(k) / k, "valid")
+        sig = filled - trend
+    step = dominant_period_s(sig, fps, 0.17, 10.0)
+    window = max(int(1.5 * (2 * step if step else 1.0) * fps) | 1, 5)
+    down = []
+    for side in SIDES:
+        low = _nan_interp(np.fmax(lm.xy(f"{side}_heel")[:, 1], lm.xy(f"{side}_foot_index")[:, 1]))
+        if not np.isfinite(low).all():
+            return {"cadence_spm": 60.0 / step if step else float("nan"), "both_feet_down": float("nan")}
+        ground = percentile_filter(low, 90, size=window, mode="nearest")
+        down.append((ground - low) / leg < FOOT_DOWN_LEG)
+    return {"cadence_spm": 60.0 / step if step else float("nan"),
+            "both_feet_down": float(np.mean(down[0] & down[1]))}
 
 
 def _longest_run_end(mask: np.ndarray) -> int | None:
@@ -115,11 +167,11 @@ def _speed(x: np.ndarray, step: int) -> np.ndarray:
     return v
 
 
-def detect_events_side(lm: Landmarks, facing: int) -> pd.DataFrame:
+def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None) -> pd.DataFrame:
     """Events table (columns :data:`EVENT_COLUMNS`) for a side view; see the module docstring.
 
     ``lm`` should be repaired and smoothed (``preprocess``); ``facing`` is +1 for a runner facing
-    image-right, -1 for image-left.
+    image-right, -1 for image-left; ``stride_s`` the stride period when known (:func:`rhythm`).
     """
     from .geometry import flexion_deg
 
@@ -130,7 +182,7 @@ def detect_events_side(lm: Landmarks, facing: int) -> pd.DataFrame:
     leg_px = float(np.nanmedian(leg))
     pelvis_x = 0.5 * (lm.xy("left_hip")[:, 0] + lm.xy("right_hip")[:, 0])
     heel_fwd = {s: _nan_interp((lm.xy(f"{s}_heel")[:, 0] - pelvis_x) * facing) for s in SIDES}
-    period = dominant_period_s(heel_fwd["left"] - heel_fwd["right"], fps, MIN_STRIDE_S, MAX_STRIDE_S)
+    period = stride_s or dominant_period_s(heel_fwd["left"] - heel_fwd["right"], fps, MIN_STRIDE_S, MAX_STRIDE_S)
     if period is None or not np.isfinite(leg_px):
         return pd.DataFrame(columns=EVENT_COLUMNS)
     stride = period * fps  # frames
@@ -182,66 +234,71 @@ def detect_events_side(lm: Landmarks, facing: int) -> pd.DataFrame:
     return _add_midstance(events)
 
 
-#: A frontal-view contact starts when the foot's descent slows below this fraction of its peak speed,
-#: and ends when its rise reaches this fraction of the peak rising speed.
-FRONTAL_SPEED_FRACTION = 0.3
+#: A frontal-view toe-off is the last frame before the foot's rise reaches this fraction of its peak
+#: rising speed.
+FRONTAL_RISE_FRACTION = 0.3
 
 
-def detect_events_frontal(lm: Landmarks) -> pd.DataFrame:
-    """Events table for a rear or front view (no horizontal cue: the feet move toward or away from
-    the camera).
+def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.DataFrame:
+    """Events table for a rear or front view, where the feet move toward or away from the camera and
+    give no fore-aft cue.
 
-    Signal: the image height of each foot's lowest point (heel or toe), which dips once per stride
-    as the heel is drawn up in swing.
+    1. *Midstance* is where the trunk is lowest: the mean image height of the shoulders and hips,
+       detrended over one step, peaks (lowest point) once per step. In running the body is lowest
+       near mid-stance, when the stance knee is most flexed. The stance foot is the lower of the
+       two feet in the image at that moment.
+    2. *TO*: after midstance the stance foot rises; TO is the last frame before its rising speed,
+       relative to the drift it had at midstance while riding the belt, reaches
+       :data:`FRONTAL_RISE_FRACTION` of its peak.
+    3. *IC* is placed symmetrically, ``2 * midstance - TO`` (midstance is mid-contact by definition):
+       from behind the heel hides the landing.
 
-    1. *Strides*: the minima of that height (the foot at its highest), one per stride.
-    2. *IC*: after the foot's highest point it descends; IC is the first frame after the fastest
-       descent where the descent slows below :data:`FRONTAL_SPEED_FRACTION` of its peak speed (the
-       foot has met the belt; on a treadmill it then drifts slowly toward or away from the camera).
-    3. *TO*: before the next highest point the foot rises; TO is the last frame before the fastest
-       rise where the rising speed is still below that fraction.
-    4. *Midstance*: halfway between IC and TO.
-
-    Frontal contact timing is less exact than in a side view (the toe is hidden behind the heel
-    from behind); it serves to place midstance and the stance window for frontal-plane angles.
+    On rendered runners with exact truth: midstance within 2 frames (at 60 fps) on 88-100 % of
+    steps, about 2 frames late on average from behind; toe-off within 2 frames on about 90 %.
+    Use these events to place midstance and the stance window; contact times are not reported from
+    frontal views.
     """
     t = lm.time
     fps = lm.fps
     n = lm.n_frames
-    leg = leg_length_px(lm)
-    leg = np.where(np.isfinite(leg), leg, np.nanmedian(leg))
+    trunk_y = _nan_interp(0.25 * (lm.xy("left_hip")[:, 1] + lm.xy("right_hip")[:, 1]
+                                  + lm.xy("left_shoulder")[:, 1] + lm.xy("right_shoulder")[:, 1]))
     low = {s: _nan_interp(np.fmax(lm.xy(f"{s}_heel")[:, 1], lm.xy(f"{s}_foot_index")[:, 1])) for s in SIDES}
-    if not all(np.isfinite(v).all() for v in low.values()):
+    if not (np.isfinite(trunk_y).all() and all(np.isfinite(v).all() for v in low.values())):
         return pd.DataFrame(columns=EVENT_COLUMNS)
-    period = dominant_period_s(low["left"] - low["right"], fps, MIN_STRIDE_S, MAX_STRIDE_S)
-    if period is None:
-        return pd.DataFrame(columns=EVENT_COLUMNS)
-    spacing = max(int(0.6 * period * fps), 1)
-    prominence = 0.10 * float(np.nanmedian(leg))
+    if stride_s is None:
+        stride_s = dominant_period_s(low["left"] - low["right"], fps, MIN_STRIDE_S, MAX_STRIDE_S)
+        if stride_s is None:
+            return pd.DataFrame(columns=EVENT_COLUMNS)
+    step = 0.5 * stride_s * fps  # frames
+    k = max(int(step) | 1, 3)
+    trend = np.convolve(np.pad(trunk_y, (k // 2, k // 2), mode="edge"), np.ones(k) / k, "valid")
+    lowest, _ = find_peaks(trunk_y - trend, distance=max(int(0.6 * step), 1))
     rows = []
-    for side in SIDES:
-        y = low[side]
-        v = np.gradient(y)
-        high, _ = find_peaks(-y, distance=spacing, prominence=prominence)
-        for a, b in zip(high[:-1], high[1:]):
-            seg = v[a:b + 1]
-            i_fall = int(np.argmax(seg))
-            i_rise = int(np.argmin(seg))
-            if seg[i_fall] <= 0 or seg[i_rise] >= 0 or i_rise <= i_fall:
-                continue
-            slow = np.nonzero(seg[i_fall:i_rise] < FRONTAL_SPEED_FRACTION * seg[i_fall])[0]
-            if slow.size == 0:
-                continue
-            ic = a + i_fall + int(slow[0])
-            still = np.nonzero(seg[:i_rise + 1][::-1] > FRONTAL_SPEED_FRACTION * seg[i_rise])[0]
-            to = a + i_rise - int(still[0]) if still.size else None
-            rows.append({"side": side, "event": "initial_contact", "frame": ic, "time_s": float(t[ic]),
-                         "method": "frontal: foot's descent slows after its highest point"})
-            if to is not None and ic < to < n - 1:
-                rows.append({"side": side, "event": "toe_off", "frame": int(to), "time_s": float(t[to]),
-                             "method": "frontal: last frame before the foot rises"})
-    events = pd.DataFrame(rows, columns=EVENT_COLUMNS)
-    return _add_midstance(events)
+    for m in lowest:
+        side = "left" if low["left"][m] > low["right"][m] else "right"
+        rise = np.gradient(low[side])[m:min(m + int(0.8 * step) + 1, n)]
+        if rise.size < 4:
+            continue
+        # Relative to the stance foot's own drift (it rides the belt toward or away from the camera).
+        rise = rise - np.median(rise[:3])
+        if rise.min() >= 0:
+            continue
+        i_rise = int(np.argmin(rise))
+        before = np.nonzero(rise[:i_rise + 1][::-1] > FRONTAL_RISE_FRACTION * rise[i_rise])[0]
+        if before.size == 0:
+            continue
+        to = m + i_rise - int(before[0])
+        ic = 2 * m - to
+        if ic < 0 or to >= n - 1 or to <= m:
+            continue
+        for event, frame in (("initial_contact", ic), ("midstance", m), ("toe_off", to)):
+            method = {"initial_contact": "frontal: mirror of toe-off about midstance",
+                      "midstance": "frontal: trunk at its lowest",
+                      "toe_off": "frontal: last frame before the foot rises"}[event]
+            rows.append({"side": side, "event": event, "frame": int(frame), "time_s": float(t[frame]),
+                         "method": method})
+    return pd.DataFrame(rows, columns=EVENT_COLUMNS).sort_values(["time_s", "side"]).reset_index(drop=True)
 
 
 def _add_midstance(events: pd.DataFrame) -> pd.DataFrame:

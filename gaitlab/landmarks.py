@@ -52,6 +52,9 @@ class Landmarks:
     visibility: np.ndarray
     presence: np.ndarray
     attrs: dict = field(default_factory=dict)
+    #: Optional per-frame signals measured from the pixels during the pose pass, each (T,) float,
+    #: e.g. ``scene_change`` (see :mod:`gaitlab.pose.estimate`).
+    frame_signals: dict = field(default_factory=dict)
 
     def __post_init__(self):
         t = np.asarray(self.frame).shape[0]
@@ -64,6 +67,11 @@ class Landmarks:
             arr = np.asarray(getattr(self, name))
             if arr.shape != shape:
                 raise ValueError(f"Landmarks.{name} has shape {arr.shape}, expected {shape}")
+        for name, arr in self.frame_signals.items():
+            if np.asarray(arr).shape != (t,):
+                raise ValueError(f"Landmarks.frame_signals[{name!r}] has shape {np.asarray(arr).shape}, expected {(t,)}")
+        object.__setattr__(self, "frame_signals",
+                           {k: np.asarray(v, dtype=np.float32) for k, v in self.frame_signals.items()})
         object.__setattr__(self, "frame", np.asarray(self.frame, dtype=np.int64))
         object.__setattr__(self, "time", np.asarray(self.time, dtype=np.float64))
         for name in ("image", "world", "visibility", "presence"):
@@ -106,14 +114,23 @@ class Landmarks:
     def replace(self, **changes) -> "Landmarks":
         """A copy with some arrays or attrs replaced (the container is never mutated)."""
         fields = {name: getattr(self, name) for name in
-                  ("frame", "time", "image", "world", "visibility", "presence", "attrs")}
+                  ("frame", "time", "image", "world", "visibility", "presence", "attrs", "frame_signals")}
         fields.update(changes)
         return Landmarks(**fields)
 
+    def select(self, index) -> "Landmarks":
+        """A copy holding only the frames picked by ``index`` (a slice, mask or index array)."""
+        return self.replace(frame=self.frame[index], time=self.time[index], image=self.image[index],
+                            world=self.world[index], visibility=self.visibility[index],
+                            presence=self.presence[index],
+                            frame_signals={k: v[index] for k, v in self.frame_signals.items()})
+
     # -- tidy table -------------------------------------------------------------------------
     def to_dataframe(self) -> pd.DataFrame:
-        """Long table: one row per frame and keypoint, columns :data:`COLUMNS`."""
+        """Long table: one row per frame and keypoint, columns :data:`COLUMNS` (and one
+        ``frame:<name>`` column per frame signal, repeated on the frame's rows)."""
         t, k = self.n_frames, len(KEYPOINTS)
+        extra = {f"frame:{name}": np.repeat(v, k) for name, v in self.frame_signals.items()}
         return pd.DataFrame({
             "frame": np.repeat(self.frame, k),
             "time_s": np.repeat(self.time, k),
@@ -126,6 +143,7 @@ class Landmarks:
             "world_z_m": self.world[:, :, 2].ravel(),
             "visibility": self.visibility.ravel(),
             "presence": self.presence.ravel(),
+            **extra,
         })
 
     @classmethod
@@ -148,8 +166,11 @@ class Landmarks:
         def grid(col):
             return d[col].to_numpy(dtype=np.float32).reshape(t, k)
 
+        signals = {c[len("frame:"):]: d[c].to_numpy(dtype=np.float32).reshape(t, k)[:, 0]
+                   for c in d.columns if c.startswith("frame:")}
         return cls(
             frame=frames,
+            frame_signals=signals,
             time=d["time_s"].to_numpy(dtype=np.float64).reshape(t, k)[:, 0],
             image=np.stack([grid("x_px"), grid("y_px"), grid("z_px")], axis=-1),
             world=np.stack([grid("world_x_m"), grid("world_y_m"), grid("world_z_m")], axis=-1),

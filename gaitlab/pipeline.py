@@ -13,14 +13,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
+from .analysis import analyze_landmarks
+from .config import AnalysisConfig, RunnerInfo
 from .io.outdir import RUN_RECORD, ResultsDir
 from .landmarks import Landmarks
 from .provenance import versions
 
-LANDMARKS_FILE = "landmarks.parquet"
-
 
 def analyze(video: str | None, out: str | Path, *, pose_config=None, landmarks: str | None = None,
+            runner: RunnerInfo | None = None, config: AnalysisConfig | None = None,
             overwrite: bool = False, progress=None) -> Path:
     """Analyse one video into the folder ``out``; returns the folder.
 
@@ -29,6 +30,8 @@ def analyze(video: str | None, out: str | Path, *, pose_config=None, landmarks: 
     from .pose.estimate import PoseConfig
 
     pose_config = pose_config or PoseConfig()
+    runner = runner or RunnerInfo()
+    config = config or AnalysisConfig()
     protect = [p for p in (video, landmarks) if p]
     results = ResultsDir(out, overwrite=overwrite, protect=protect)
     results.check()  # fail fast, before minutes of pose estimation
@@ -50,9 +53,13 @@ def analyze(video: str | None, out: str | Path, *, pose_config=None, landmarks: 
         lm = estimate_pose(video, pose_config, info=info, progress=progress)
         timings["pose"] = time.perf_counter() - t
 
+    t = time.perf_counter()
+    result = analyze_landmarks(lm, runner, config)
+    timings["analysis"] = time.perf_counter() - t
+
     with results as tmp:
         t = time.perf_counter()
-        lm.save(tmp / LANDMARKS_FILE)
+        result.save(tmp)
         timings["write"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         record = {
@@ -66,6 +73,9 @@ def analyze(video: str | None, out: str | Path, *, pose_config=None, landmarks: 
             "frames_decoded": lm.attrs.get("frames_decoded"),
             "detected_fraction": lm.attrs.get("detected_fraction"),
             "timestamps": lm.attrs.get("timestamps"),
+            "view": result.view,
+            "runner": runner.to_dict(),
+            "analysis_config": config.to_dict(),
             "versions": versions(),
             "timings_s": {k: round(v, 3) for k, v in timings.items()},
             "outputs": sorted(p.name for p in tmp.iterdir()) + [RUN_RECORD],

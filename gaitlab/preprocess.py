@@ -244,3 +244,23 @@ def leg_length_px(lm: Landmarks) -> np.ndarray:
     filled = np.where(np.isfinite(raw), raw, np.nanmedian(raw))
     window = max(int(round(lm.fps)), 3)
     return percentile_filter(filled, 90, size=window, mode="nearest")
+
+
+#: A cut between shots: the frame's thumbnail differs from the previous one by at least this much
+#: (mean absolute grey difference, 0..1) and by this many times the clip's median difference.
+CUT_MIN_CHANGE = 0.08
+CUT_CHANGE_RATIO = 6.0
+
+
+def find_cuts(lm: Landmarks) -> np.ndarray:
+    """Indices ``i`` (into the frame axis) where a new shot starts, from the ``scene_change`` frame
+    signal recorded during pose estimation: a spike of at least :data:`CUT_MIN_CHANGE` that is
+    :data:`CUT_CHANGE_RATIO` times the clip's median change (camera motion raises the median, so a
+    panning shot is not cut). Landmarks without the signal (imported from elsewhere) give none."""
+    change = lm.frame_signals.get("scene_change")
+    if change is None or not np.isfinite(change).any():
+        return np.zeros(0, dtype=int)
+    base = float(np.nanmedian(change))
+    with np.errstate(invalid="ignore"):
+        cut = (change >= CUT_MIN_CHANGE) & (change >= CUT_CHANGE_RATIO * max(base, 1e-3))
+    return np.nonzero(cut)[0].astype(int)

@@ -65,11 +65,14 @@ class VideoInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded frame: its index in decoding order, its raw container time (s), RGB pixels."""
+    """One decoded frame: its index in decoding order, its raw container time (s), RGB pixels, and
+    ``scene_change``: the mean absolute difference (0..1) of a 32x32 grey thumbnail from the
+    previous frame's, which spikes at a cut between shots."""
 
     index: int
     time_s: float
     rgb: np.ndarray
+    scene_change: float = float("nan")
 
 
 def file_sha256(path: str | os.PathLike, block: int = 1 << 20) -> str:
@@ -209,6 +212,7 @@ class VideoReader:
     def _decode(self) -> None:
         cap = self._cap
         index = 0
+        previous = None
         try:
             while not self._stop.is_set():
                 if index % self._stride:
@@ -221,7 +225,11 @@ class VideoReader:
                     break
                 t_ms = cap.get(cv2.CAP_PROP_POS_MSEC)
                 rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                item = (index, t_ms, rgb)
+                thumb = cv2.resize(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), (32, 32),
+                                   interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+                change = float(np.mean(np.abs(thumb - previous))) if previous is not None else float("nan")
+                previous = thumb
+                item = (index, t_ms, rgb, change)
                 while not self._stop.is_set():
                     try:
                         self._queue.put(item, timeout=0.1)
@@ -254,9 +262,9 @@ class VideoReader:
                 item = self._queue.get()
                 if item is _END:
                     break
-                index, t_ms, rgb = item
+                index, t_ms, rgb, change = item
                 self.frames_decoded += 1
-                yield Frame(index=index, time_s=t_ms / 1000.0, rgb=rgb)
+                yield Frame(index=index, time_s=t_ms / 1000.0, rgb=rgb, scene_change=change)
         finally:
             self.close()
         if self._error is not None:

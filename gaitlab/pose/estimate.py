@@ -55,12 +55,12 @@ class _Collector:
     def __init__(self):
         self.rows: list[tuple] = []
 
-    def add(self, index: int, t: float, poses: Poses, which: int | None):
+    def add(self, index: int, t: float, poses: Poses, which: int | None, change: float):
         if which is None or poses.count == 0:
-            self.rows.append((index, t, None))
+            self.rows.append((index, t, None, change))
         else:
             self.rows.append((index, t, (poses.image[which], poses.world[which],
-                                         poses.visibility[which], poses.presence[which])))
+                                         poses.visibility[which], poses.presence[which]), change))
 
     def arrays(self):
         n, k = len(self.rows), len(KEYPOINTS)
@@ -71,20 +71,21 @@ class _Collector:
         frame = np.array([r[0] for r in self.rows], dtype=np.int64)
         raw_t = np.array([r[1] for r in self.rows], dtype=np.float64)
         found = np.array([r[2] is not None for r in self.rows], dtype=bool)
+        change = np.array([r[3] for r in self.rows], dtype=np.float32)
         if found.any():
             data = [r[2] for r in self.rows if r[2] is not None]
             image[found] = np.stack([d[0] for d in data])
             world[found] = np.stack([d[1] for d in data])
             vis[found] = np.stack([d[2] for d in data])
             pres[found] = np.stack([d[3] for d in data])
-        return frame, raw_t, image, world, vis, pres
+        return frame, raw_t, image, world, vis, pres, change
 
 
 def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: int,
           sample_every: int, progress: Progress | None, stage: str):
     """One decoding + tracking pass. Returns per-frame poses and the sampled people boxes."""
     total = info.frame_count or 0
-    per_frame: list[tuple[int, float, Poses]] = []
+    per_frame: list[tuple[int, float, Poses, float]] = []
     sampled: list = []
     kwargs = dict(min_detection=config.min_detection_confidence,
                   min_presence=config.min_presence_confidence,
@@ -96,7 +97,7 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-people") as pool:
         for i, frame in enumerate(reader):
             poses = tracker.detect(frame.rgb, frame.time_s)
-            per_frame.append((frame.index, frame.time_s, poses))
+            per_frame.append((frame.index, frame.time_s, poses, frame.scene_change))
             if sample_every and i % sample_every == 0:
                 sampled.append((i, pool.submit(counter.detect, frame.rgb)))
             if progress is not None:
@@ -142,7 +143,7 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
             "film the runner alone, or crop the video to the runner",
         )
 
-    chosen = [0 if p.count else None for _, _, p in per_frame]
+    chosen = [0 if p.count else None for _, _, p, _ in per_frame]
     selection = {"rule": "largest, most central, continuous track (gaitlab.pose.subject)",
                  "people_check": crowd.to_dict(), "tracked_all_people": False}
     if crowd.several_people and not _tracked_is_runner(per_frame, sampled, info):
@@ -150,7 +151,7 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
         per_frame, _ = _pass(info, model, config, num_poses=min(max(crowd.max_people, 2), config.max_people),
                              sample_every=0, progress=progress, stage="pose (all people)")
         passes = 2
-        boxes = [subject.person_boxes(p.image, p.visibility) for _, _, p in per_frame]
+        boxes = [subject.person_boxes(p.image, p.visibility) for _, _, p, _ in per_frame]
         tracks = subject.associate(boxes)
         best, scores = subject.choose_track(tracks, boxes, info.width, info.height)
         if subject.is_passing_crowd(tracks, best):
@@ -164,9 +165,9 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
                          track_scores=[round(float(s), 3) for s in scores], chosen_track=best)
 
     collector = _Collector()
-    for (index, t, poses), which in zip(per_frame, chosen):
-        collector.add(index, t, poses, which)
-    frame, raw_t, image, world, vis, pres = collector.arrays()
+    for (index, t, poses, change), which in zip(per_frame, chosen):
+        collector.add(index, t, poses, which, change)
+    frame, raw_t, image, world, vis, pres, change = collector.arrays()
     times, from_container = clean_timestamps(raw_t, frame, fps)
 
     detected = np.isfinite(image[:, :, :2]).all(axis=(1, 2))
@@ -192,7 +193,7 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
         "pose_seconds": round(time.perf_counter() - t0, 3),
     }
     return Landmarks(frame=frame, time=times, image=image, world=world, visibility=vis,
-                     presence=pres, attrs=attrs)
+                     presence=pres, attrs=attrs, frame_signals={"scene_change": change})
 
 
 def _tracked_is_runner(per_frame, sampled, info: VideoInfo) -> bool:
