@@ -13,6 +13,7 @@ from .config import AnalysisConfig, RunnerInfo
 from .errors import AnalysisError
 from .events import detect_events_frontal, detect_events_side, rhythm
 from .landmarks import Landmarks
+from .metrics.frontal import frontal_metrics, pelvis_level_deg
 from .metrics.sagittal import sagittal_metrics
 from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps
 from .references import constant
@@ -103,6 +104,66 @@ def check_steps(steps: pd.DataFrame) -> None:
         )
 
 
+#: Pelvic drop is reported only when the waistband line was found in at least this fraction of
+#: frames with at least :data:`gaitlab.pelvis.MIN_QUALITY`.
+PELVIS_MIN_GOOD_FRAMES = 0.6
+
+
+def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, dict]:
+    """The pelvis tilt per frame in degrees, + = the runner's right side lower, cleaned for use, and
+    whether it can be trusted.
+
+    From the waistband tilt frame signal (+ = image-right end lower): as is from behind, negated in
+    front (the runner's right is then on the image's left). Frames below
+    :data:`gaitlab.pelvis.MIN_QUALITY` are dropped and re-filled by interpolation, then one-frame
+    spikes removed (:func:`gaitlab.preprocess.despike`).
+    """
+    from .pelvis import MIN_QUALITY
+    from .preprocess import despike, despike_window
+
+    raw = lm.frame_signals.get("pelvis_tilt_deg")
+    q = lm.frame_signals.get("pelvis_tilt_quality")
+    if raw is None or q is None:
+        return None, {"measurable": False, "reason": "no pelvis measurement in these landmarks (re-run from the video)"}
+    good = np.isfinite(raw) & (q >= MIN_QUALITY) & lm.detected
+    frac = float(good.sum() / max(lm.detected.sum(), 1))
+    info = {"good_frame_fraction": round(frac, 3), "median_quality": round(float(np.nanmedian(q[lm.detected])), 3)}
+    if frac < PELVIS_MIN_GOOD_FRAMES or good.sum() < 10:
+        info.update(measurable=False, reason=f"the waistband line was found in only {frac:.0%} of frames")
+        return None, info
+    idx = np.arange(lm.n_frames)
+    tilt = np.interp(idx, idx[good], raw[good].astype(float))
+    tilt, _ = despike(tilt, despike_window(lm.fps))
+    if view.kind == "front":
+        tilt = -tilt
+    info.update(measurable=True, reason="")
+    return tilt, info
+
+
+def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: pd.DataFrame, view: View) -> dict:
+    """Camera roll (deg, + = image turned clockwise) in a rear or front view.
+
+    From the waistband at mid-flight, where the pelvis passes through level, when measured (its
+    tilt there, turned back to image orientation);
+    otherwise from the shoulder line over the clip (the shoulders are level on average in
+    symmetric running). The pelvic drop does not need it (it is relative to mid-flight); hip
+    adduction is measured against the vertical it gives.
+    """
+    from .geometry import tilt_deg
+
+    ms = steps.midstance_frame.to_numpy(int)
+    if pelvis_tilt is not None and (ms >= 0).sum() >= 2:
+        level = pelvis_level_deg(pelvis_tilt, ms)
+        return {"roll_deg": level if view.kind == "rear" else -level, "method": "waistband at mid-flight"}
+    ls, rs = lm.xy("left_shoulder"), lm.xy("right_shoulder")
+    left_first = np.where((ls[:, 0] <= rs[:, 0])[:, None], ls, rs)
+    right_first = np.where((ls[:, 0] <= rs[:, 0])[:, None], rs, ls)
+    # tilt_deg is direction-agnostic in magnitude; sign by which end is lower, image-left to image-right.
+    t = tilt_deg(left_first, right_first)
+    sign = np.where(right_first[:, 1] >= left_first[:, 1], 1.0, -1.0)
+    return {"roll_deg": float(np.nanmedian(np.abs(t) * sign)), "method": "shoulder line, clip median"}
+
+
 def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
                       config: AnalysisConfig = AnalysisConfig()) -> AnalysisResult:
     """Run every stage after pose estimation and return an :class:`AnalysisResult`.
@@ -146,8 +207,12 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     if view.kind == "side":
         metrics = sagittal_metrics(clean, steps, view.facing, height_m=runner.height_m)
     else:
-        from .metrics.frontal import frontal_metrics
-        metrics = frontal_metrics(clean, steps, pelvis_tilt_deg=None)
+        tilt, pelvis_quality = pelvis_tilt_signal(lm, view)
+        roll = estimate_roll_frontal(clean, tilt, steps, view)
+        quality["camera_roll"] = roll
+        quality["pelvis"] = pelvis_quality
+        metrics = frontal_metrics(clean, steps, tilt if pelvis_quality["measurable"] else None,
+                                  roll_deg=roll["roll_deg"])
     quality["rhythm"] = rh
     table = pd.concat([steps, metrics], axis=1)
     return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table,

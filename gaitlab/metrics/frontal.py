@@ -14,7 +14,8 @@ Pelvic tilt comes from a per-frame signal (degrees, + = the runner's right side 
 supplied by the caller: BlazePose's hip landmarks do not follow the pelvis (on rendered runners
 with exact truth the hip-line tilt followed 0.2-0.3 of the true drop), so :mod:`gaitlab.pelvis`
 measures the pelvis from the image. Drop is measured relative to the pelvis at initial contacts
-(where the pelvis is level in running), so a rolled camera and a constant pelvic obliquity cancel.
+Drop is measured relative to the pelvis at mid-flight (:func:`pelvis_level_deg`), where it passes
+through level, so a rolled camera and a constant pelvic obliquity cancel.
 
 The frame of deepest knee bend is where the stance hip comes closest to the stance ankle in the
 image (the leg shortens as the knee flexes): knee flexion itself cannot be read from behind.
@@ -34,6 +35,16 @@ from .sagittal import window_index
 
 FRONTAL_COLUMNS = ["pelvic_drop_deg", "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg",
                    "deepest_knee_frame"]
+
+
+def pelvis_level_deg(tilt: np.ndarray, midstance_frames: np.ndarray) -> float:
+    """The pelvis's tilt when level: the median tilt at mid-flight, halfway between consecutive
+    midstances (both feet off the ground, the pelvis passing through neutral)."""
+    ms = np.sort(np.asarray(midstance_frames, int)[np.asarray(midstance_frames) >= 0])
+    if ms.size < 2:
+        return float(np.nanmedian(tilt))
+    flight = ((ms[:-1] + ms[1:]) // 2).astype(int)
+    return float(np.nanmedian(tilt[np.clip(flight, 0, tilt.size - 1)]))
 
 
 def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndarray | None,
@@ -75,7 +86,7 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     drop_peak = np.full(len(steps), np.nan)
     if pelvis_tilt_deg is not None and np.isfinite(pelvis_tilt_deg).any():
         tilt = np.asarray(pelvis_tilt_deg, float)
-        level = np.nanmedian(tilt[np.clip(ic, 0, n - 1)])
+        level = pelvis_level_deg(tilt, ms)
         # Left stance: the right (swing) side drops, which is + tilt; right stance: - tilt.
         sign = np.where(is_left, 1.0, -1.0)
         drop = np.where(ms >= 0, sign * (tilt[np.clip(ms, 0, n - 1)] - level), np.nan)

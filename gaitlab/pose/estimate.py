@@ -3,7 +3,9 @@
 One streaming pass does the work: a background thread decodes, the main thread runs BlazePose in
 tracking mode on every frame, and a second BlazePose (every frame from scratch, several people) looks
 at one frame per second on a worker thread to count the people in view. Nothing holds more than a
-few frames at a time.
+few frames at a time. While each frame is at hand, two cheap pixel measurements are kept as frame
+signals: a thumbnail difference that marks cuts between shots, and the waistband's tilt
+(:mod:`gaitlab.pelvis`), which rear and front views need for pelvic drop.
 
 If that count shows more than one comparable person, the runner is chosen by the rule in
 :mod:`gaitlab.pose.subject`; when the tracked person is not the chosen one, a second pass tracks
@@ -23,6 +25,7 @@ from .. import __version__
 from ..errors import AnalysisError, VideoError
 from ..io.video import TRUNCATION_FRACTION, VideoInfo, VideoReader, clean_timestamps, probe
 from ..landmarks import Landmarks
+from ..pelvis import WaistbandTracker, waistband_tilt
 from ..schema import KEYPOINTS
 from . import subject
 from .mediapipe_backend import MEDIAPIPE_VERSION, BlazePose, Poses, native_stderr_silenced
@@ -55,12 +58,13 @@ class _Collector:
     def __init__(self):
         self.rows: list[tuple] = []
 
-    def add(self, index: int, t: float, poses: Poses, which: int | None, change: float):
+    def add(self, index: int, t: float, poses: Poses, which: int | None, change: float, pelvis: list):
         if which is None or poses.count == 0:
-            self.rows.append((index, t, None, change))
+            self.rows.append((index, t, None, change, (np.nan, 0.0)))
         else:
             self.rows.append((index, t, (poses.image[which], poses.world[which],
-                                         poses.visibility[which], poses.presence[which]), change))
+                                         poses.visibility[which], poses.presence[which]), change,
+                              pelvis[which] if which < len(pelvis) else (np.nan, 0.0)))
 
     def arrays(self):
         n, k = len(self.rows), len(KEYPOINTS)
@@ -72,20 +76,23 @@ class _Collector:
         raw_t = np.array([r[1] for r in self.rows], dtype=np.float64)
         found = np.array([r[2] is not None for r in self.rows], dtype=bool)
         change = np.array([r[3] for r in self.rows], dtype=np.float32)
+        pelvis = np.array([r[4] for r in self.rows], dtype=np.float32).reshape(n, 2)
         if found.any():
             data = [r[2] for r in self.rows if r[2] is not None]
             image[found] = np.stack([d[0] for d in data])
             world[found] = np.stack([d[1] for d in data])
             vis[found] = np.stack([d[2] for d in data])
             pres[found] = np.stack([d[3] for d in data])
-        return frame, raw_t, image, world, vis, pres, change
+        signals = {"scene_change": change, "pelvis_tilt_deg": pelvis[:, 0], "pelvis_tilt_quality": pelvis[:, 1]}
+        return frame, raw_t, image, world, vis, pres, signals
 
 
 def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: int,
           sample_every: int, progress: Progress | None, stage: str):
     """One decoding + tracking pass. Returns per-frame poses and the sampled people boxes."""
     total = info.frame_count or 0
-    per_frame: list[tuple[int, float, Poses, float]] = []
+    per_frame: list[tuple[int, float, Poses, float, list]] = []
+    waistband = WaistbandTracker()
     sampled: list = []
     kwargs = dict(min_detection=config.min_detection_confidence,
                   min_presence=config.min_presence_confidence,
@@ -97,7 +104,13 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-people") as pool:
         for i, frame in enumerate(reader):
             poses = tracker.detect(frame.rgb, frame.time_s)
-            per_frame.append((frame.index, frame.time_s, poses, frame.scene_change))
+            if num_poses == 1:  # one runner: follow the waistband from frame to frame
+                pelvis = [waistband.update(frame.rgb, poses.image[0, :, :2])] if poses.count else []
+                if not poses.count:
+                    waistband.prior = None
+            else:  # several people: which one is the runner is decided later; measure each frame alone
+                pelvis = [waistband_tilt(frame.rgb, poses.image[k, :, :2]) for k in range(poses.count)]
+            per_frame.append((frame.index, frame.time_s, poses, frame.scene_change, pelvis))
             if sample_every and i % sample_every == 0:
                 sampled.append((i, pool.submit(counter.detect, frame.rgb)))
             if progress is not None:
@@ -143,7 +156,7 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
             "film the runner alone, or crop the video to the runner",
         )
 
-    chosen = [0 if p.count else None for _, _, p, _ in per_frame]
+    chosen = [0 if p.count else None for _, _, p, _, _ in per_frame]
     selection = {"rule": "largest, most central, continuous track (gaitlab.pose.subject)",
                  "people_check": crowd.to_dict(), "tracked_all_people": False}
     if crowd.several_people and not _tracked_is_runner(per_frame, sampled, info):
@@ -151,7 +164,7 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
         per_frame, _ = _pass(info, model, config, num_poses=min(max(crowd.max_people, 2), config.max_people),
                              sample_every=0, progress=progress, stage="pose (all people)")
         passes = 2
-        boxes = [subject.person_boxes(p.image, p.visibility) for _, _, p, _ in per_frame]
+        boxes = [subject.person_boxes(p.image, p.visibility) for _, _, p, _, _ in per_frame]
         tracks = subject.associate(boxes)
         best, scores = subject.choose_track(tracks, boxes, info.width, info.height)
         if subject.is_passing_crowd(tracks, best):
@@ -165,9 +178,9 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
                          track_scores=[round(float(s), 3) for s in scores], chosen_track=best)
 
     collector = _Collector()
-    for (index, t, poses, change), which in zip(per_frame, chosen):
-        collector.add(index, t, poses, which, change)
-    frame, raw_t, image, world, vis, pres, change = collector.arrays()
+    for (index, t, poses, change, pelvis), which in zip(per_frame, chosen):
+        collector.add(index, t, poses, which, change, pelvis)
+    frame, raw_t, image, world, vis, pres, signals = collector.arrays()
     times, from_container = clean_timestamps(raw_t, frame, fps)
 
     detected = np.isfinite(image[:, :, :2]).all(axis=(1, 2))
@@ -193,7 +206,7 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
         "pose_seconds": round(time.perf_counter() - t0, 3),
     }
     return Landmarks(frame=frame, time=times, image=image, world=world, visibility=vis,
-                     presence=pres, attrs=attrs, frame_signals={"scene_change": change})
+                     presence=pres, attrs=attrs, frame_signals=signals)
 
 
 def _tracked_is_runner(per_frame, sampled, info: VideoInfo) -> bool:
