@@ -19,6 +19,7 @@ from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps
 from .references import constant
 from .result import AnalysisResult
 from .steps import build_steps
+from .summary import summarize
 from .views import View, detect_view
 
 
@@ -34,7 +35,7 @@ def apply_capture_fps(lm: Landmarks, capture_fps: float | None) -> Landmarks:
     return lm.replace(time=lm.time * factor, attrs=attrs)
 
 
-def cadence_from_steps(steps: pd.DataFrame) -> dict:
+def cadence_from_steps(steps: pd.DataFrame, frontal: bool = False) -> dict:
     """Cadence (steps/min), overall and per stance side.
 
     Overall: the slope of contact time against step number, fitted by least squares over every
@@ -49,7 +50,8 @@ def cadence_from_steps(steps: pd.DataFrame) -> dict:
     if not ok.any():
         return out
     period = float(steps.step_time_s[ok].mean())
-    t = steps.ic_time_s[steps.valid].to_numpy(float)
+    anchor = "ic_time_s" if steps.ic_time_s.notna().all() and not frontal else "midstance_time_s"
+    t = steps[anchor][steps.valid].dropna().to_numpy(float)
     if t.size >= 3:
         for _ in range(3):  # number the steps, refit the period, renumber
             k = np.round((t - t[0]) / period)
@@ -199,9 +201,9 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     if events.empty:
         raise AnalysisError("no running steps found in the clip",
                             "film at least 10 seconds of steady running with the feet in view")
-    steps = build_steps(events)
+    steps = build_steps(events, "initial_contact" if view.kind == "side" else "midstance")
     check_steps(steps)
-    cadence = cadence_from_steps(steps)
+    cadence = cadence_from_steps(steps, frontal=view.kind != "side")
 
     quality = {"fps": fps, "view": view.to_dict(), "detected_fraction": float(lm.detected.mean())}
     if view.kind == "side":
@@ -215,8 +217,11 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
                                   roll_deg=roll["roll_deg"])
     quality["rhythm"] = rh
     table = pd.concat([steps, metrics], axis=1)
-    return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table,
-                          cadence=cadence, quality=quality, runner=runner.to_dict(), config=config.to_dict())
+    pelvis = quality.get("pelvis", {})
+    summary = summarize(table, view.kind, cadence, fps, pelvis_measurable=pelvis.get("measurable", True),
+                        pelvis_reason=f"not measurable from this video: {pelvis.get('reason', '')}")
+    return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table, cadence=cadence,
+                          quality=quality, summary=summary, runner=runner.to_dict(), config=config.to_dict())
 
 
 def rhythm_by_shot(lm: Landmarks) -> pd.DataFrame:

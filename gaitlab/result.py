@@ -7,6 +7,7 @@ On disk (a results folder):
 ``events.csv``         one row per gait event (side, event, frame, time_s, method)
 ``steps.csv``          one row per step: timing (:mod:`gaitlab.steps`) and metrics
 ``steps.parquet``      the same, typed
+``summary.csv``        per metric and side: median, spread, steps, asymmetry, reference
 ``result.json``        view, cadence, capture quality, runner details, settings
 =====================  ==============================================================
 """
@@ -17,13 +18,12 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from .landmarks import Landmarks, _json_default
 
 FILES = {"landmarks": "landmarks.parquet", "events": "events.csv", "steps": "steps.csv",
-         "steps_parquet": "steps.parquet", "result": "result.json"}
+         "steps_parquet": "steps.parquet", "summary": "summary.csv", "result": "result.json"}
 
 
 @dataclass
@@ -34,6 +34,7 @@ class AnalysisResult:
     steps: pd.DataFrame
     cadence: dict
     quality: dict
+    summary: pd.DataFrame
     runner: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
 
@@ -48,6 +49,7 @@ class AnalysisResult:
         self.events.to_csv(folder / FILES["events"], index=False)
         self.steps.to_csv(folder / FILES["steps"], index=False)
         self.steps.to_parquet(folder / FILES["steps_parquet"], index=False)
+        self.summary.to_csv(folder / FILES["summary"], index=False)
         meta = {"view": self.view, "cadence_spm": self.cadence, "quality": self.quality,
                 "runner": self.runner, "config": self.config}
         (folder / FILES["result"]).write_text(json.dumps(meta, indent=2, default=_json_default))
@@ -64,10 +66,8 @@ class AnalysisResult:
             steps=pd.read_parquet(folder / FILES["steps_parquet"]),
             cadence=meta["cadence_spm"],
             quality=meta["quality"],
+            summary=pd.read_csv(folder / FILES["summary"], keep_default_na=True).fillna({"warning": "", "reference_text": "", "reference_source": "", "uncertainty_text": "", "unit": ""}),
             runner=meta.get("runner", {}),
             config=meta.get("config", {}),
         )
 
-
-def _finite(x) -> bool:
-    return x is not None and bool(np.isfinite(x))

@@ -39,8 +39,12 @@ STEP_COLUMNS = ["step", "side", "ic_frame", "ic_time_s", "midstance_frame", "mid
 STEP_TIME_TOLERANCE = 0.25
 
 
-def build_steps(events: pd.DataFrame) -> pd.DataFrame:
-    """The steps table (columns :data:`STEP_COLUMNS`) from an events table."""
+def build_steps(events: pd.DataFrame, timing_event: str = "initial_contact") -> pd.DataFrame:
+    """The steps table (columns :data:`STEP_COLUMNS`) from an events table.
+
+    Step and stride times are measured between consecutive ``timing_event`` events: initial contacts
+    in a side view; midstances in rear and front views, where midstance is the better-placed event.
+    """
     ic = events[events.event == "initial_contact"].sort_values("time_s").reset_index(drop=True)
     if ic.empty:
         return pd.DataFrame(columns=STEP_COLUMNS)
@@ -72,15 +76,16 @@ def build_steps(events: pd.DataFrame) -> pd.DataFrame:
 
     f_to, t_to = next_event("toe_off")
     f_ms, t_ms = next_event("midstance")
+    t_ref = t_ic if timing_event == "initial_contact" else t_ms
 
-    prev_any = np.concatenate([[np.nan], t_ic[:-1]])
+    prev_any = np.concatenate([[np.nan], t_ref[:-1]])
     prev_side = np.concatenate([[""], side[:-1]])
-    step_time = np.where(prev_side != side, t_ic - prev_any, np.nan)
+    step_time = np.where(prev_side != side, t_ref - prev_any, np.nan)
     step_time[0] = np.nan
     stride_time = np.full(n, np.nan)
     for s in ("left", "right"):
         mine = np.nonzero(side == s)[0]
-        stride_time[mine[1:]] = np.diff(t_ic[mine])
+        stride_time[mine[1:]] = np.diff(t_ref[mine])
     next_any = np.concatenate([t_ic[1:], [np.nan]])
     next_side = np.concatenate([side[1:], [""]])
     flight = np.where(next_side != side, next_any - t_to, np.nan)

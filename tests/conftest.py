@@ -56,3 +56,23 @@ def run_cli(*args, cwd=None, env=None):
 
 def sample_manifest() -> dict:
     return json.loads((SAMPLES / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory, pose_cache):
+    """``synthetic(name, **params)`` -> (video path, truth dict, raw Landmarks): renders a synthetic
+    runner once per session (supersample 1 to keep the suite quick) and runs the pose stage on it."""
+    from gaitlab.synth import SynthParams, load_truth, render_clip, truth_path_for
+
+    folder = tmp_path_factory.mktemp("synthetic")
+    done = {}
+
+    def make(name, **params):
+        if name not in done:
+            params.setdefault("supersample", 1)
+            video, truth = render_clip(SynthParams(**params), folder / f"{name}.mp4")
+            done[name] = video
+        video = done[name]
+        return video, load_truth(truth_path_for(video)), pose_cache(video)
+
+    return make
