@@ -8,8 +8,11 @@ Columns (signs and units in the names; "leg" = leg lengths, hip to ankle along t
 ==========================  ======================================================================
 overstride_leg, _cm         horizontal distance of the heel ahead of the same-side hip at IC,
                             along the running direction (Souza 2016; Wille et al. 2014)
-shank_angle_deg             knee->ankle from vertical at IC, + = ankle ahead of the knee
-knee_flexion_ic_deg         knee flexion (180 - hip-knee-ankle angle) at IC
+shank_angle_deg             shank axis from vertical at IC, + = ankle ahead of the knee
+knee_flexion_ic_deg         knee flexion at IC: hip->knee against the shank, with the knee moved
+                            onto the measured shank axis
+shank_axis_measured         True when the IC's shank axis was measured from the image
+                            (:mod:`gaitlab.limbs`), False when it comes from the keypoints
 peak_knee_flexion_deg       the most knee flexion between IC and TO
 foot_angle_ic_deg           heel->toe above the belt line at IC, relative to the same foot at
                             midstance (flat), + = toes up (Altman & Davis 2012)
@@ -26,11 +29,12 @@ in pixels over the leg length expected from stature (thigh + shank = 0.491 x hei
 Angles to the vertical use the image vertical, turned by ``roll_deg`` when the camera's roll is
 known; a camera rolled by r degrees shifts shank angle and trunk lean by up to r.
 
-Known bias (measured on rendered runners with exact truth): BlazePose places the knee keypoint
-ahead of the knee joint when the leg is nearly straight (about 6 cm at full extension), so on
-landings with an extended knee (large overstride) the shank angle reads several degrees too
-vertical and knee flexion at contact several degrees too high. Foot angle and overstride are not
-affected.
+Limb axes: BlazePose places the knee keypoint ahead of the knee joint when the leg is nearly
+straight (on rendered runners with exact truth, up to 12 px at 640x480), so a shank angle from the
+knee and ankle keypoints read up to 9 deg too vertical at long-legged landings, and knee flexion at
+contact too high. The shank direction at IC is therefore taken from the shank's own edges in the
+image (:mod:`gaitlab.limbs`, measured during the pose pass) where found, and from the keypoints
+otherwise (``shank_axis_measured`` says which); the knee is moved onto that axis. Foot angle and overstride use the keypoints.
 """
 
 from __future__ import annotations
@@ -38,13 +42,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..geometry import (angle_to_vertical_deg, flexion_deg, segment_angle_from_horizontal_deg)
+from ..geometry import (angle_to_vertical_deg, flexion_deg,
+                        segment_angle_from_horizontal_deg)
 from ..landmarks import Landmarks
+from ..limbs import segment_directions
 from ..preprocess import leg_length_px
 from ..references import classification, constant
 
 SAGITTAL_COLUMNS = ["overstride_leg", "overstride_cm", "shank_angle_deg", "knee_flexion_ic_deg",
-                    "peak_knee_flexion_deg", "foot_angle_ic_deg", "foot_strike", "trunk_lean_deg",
+                    "shank_axis_measured", "peak_knee_flexion_deg", "foot_angle_ic_deg", "foot_strike", "trunk_lean_deg",
                     "vertical_oscillation_leg", "vertical_oscillation_cm"]
 
 
@@ -88,8 +94,14 @@ def sagittal_metrics(lm: Landmarks, steps: pd.DataFrame, facing: int, *, roll_de
     overstride_leg = overstride_px / leg[ic]
     overstride_cm = overstride_px / px_per_m[ic] * 100 if px_per_m is not None else np.full(len(steps), np.nan)
 
-    shank = angle_to_vertical_deg(kp("knee", ic), kp("ankle", ic), forward, down)
-    knee_ic = flexion_deg(kp("hip", ic), kp("knee", ic), kp("ankle", ic))
+    hip_ic, knee_kp, ankle_ic = kp("hip", ic), kp("knee", ic), kp("ankle", ic)
+    shank_dir, shank_centre, shank_measured = segment_directions(lm.frame_signals, "shank", ic, knee_kp, ankle_ic)
+    shank = angle_to_vertical_deg(0.0 * shank_dir, shank_dir, forward, down)
+    # The knee joint lies on the measured shank axis: move the knee keypoint onto it.
+    unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
+    knee_on_axis = shank_centre + unit * np.sum((knee_kp - shank_centre) * unit, axis=-1, keepdims=True)
+    knee_joint = np.where(shank_measured[:, None], knee_on_axis, knee_kp)
+    knee_ic = flexion_deg(hip_ic, knee_joint, knee_joint + shank_dir)
 
     idx, mask = window_index(ic, np.where(has_to, to, ic), n)
     flex_win = flexion_deg(kp("hip", idx), kp("knee", idx), kp("ankle", idx))
@@ -121,6 +133,7 @@ def sagittal_metrics(lm: Landmarks, steps: pd.DataFrame, facing: int, *, roll_de
         "overstride_cm": overstride_cm,
         "shank_angle_deg": shank,
         "knee_flexion_ic_deg": knee_ic,
+        "shank_axis_measured": shank_measured,
         "peak_knee_flexion_deg": peak_flex,
         "foot_angle_ic_deg": foot_rel,
         "foot_strike": strike,

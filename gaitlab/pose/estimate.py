@@ -3,9 +3,11 @@
 One streaming pass does the work: a background thread decodes, the main thread runs BlazePose in
 tracking mode on every frame, and a second BlazePose (every frame from scratch, several people) looks
 at one frame per second on a worker thread to count the people in view. Nothing holds more than a
-few frames at a time. While each frame is at hand, two cheap pixel measurements are kept as frame
-signals: a thumbnail difference that marks cuts between shots, and the waistband's tilt
-(:mod:`gaitlab.pelvis`), which rear and front views need for pelvic drop.
+few frames at a time. While each frame is at hand, cheap pixel measurements are kept as frame
+signals: a thumbnail difference that marks cuts between shots, the waistband's tilt
+(:mod:`gaitlab.pelvis`), which rear and front views need for pelvic drop, and the axes of the
+thighs and shanks (:mod:`gaitlab.limbs`), which the joint keypoints place off the joint centres.
+The pixel measurements run on a worker thread, in frame order, overlapped with inference.
 
 If that count shows more than one comparable person, the runner is chosen by the rule in
 :mod:`gaitlab.pose.subject`; when the tracked person is not the chosen one, a second pass tracks
@@ -25,8 +27,9 @@ from .. import __version__
 from ..errors import AnalysisError, VideoError
 from ..io.video import TRUNCATION_FRACTION, VideoInfo, VideoReader, clean_timestamps, probe
 from ..landmarks import Landmarks
+from ..limbs import empty_axes, limb_axes
 from ..pelvis import WaistbandTracker, waistband_tilt
-from ..schema import KEYPOINTS
+from ..schema import KEYPOINT_INDEX, KEYPOINTS
 from . import subject
 from .mediapipe_backend import MEDIAPIPE_VERSION, BlazePose, Poses, native_stderr_silenced
 from .model import ModelInfo, resolve_model
@@ -52,19 +55,51 @@ class PoseConfig:
         return asdict(self)
 
 
+#: Frame signals measured from the pixels of each pose (see :class:`_PixelMeasures`).
+PIXEL_SIGNALS = ("pelvis_tilt_deg", "pelvis_tilt_quality", *empty_axes())
+
+
+class _PixelMeasures:
+    """The per-pose pixel measurements of one frame: waistband tilt and limb axes.
+
+    With one runner the waistband is tracked from frame to frame, so frames must come in order.
+    """
+
+    def __init__(self, track: bool):
+        self.waistband = WaistbandTracker() if track else None
+
+    def __call__(self, rgb: np.ndarray, poses: Poses) -> list[dict]:
+        out = []
+        for k in range(poses.count):
+            xy = poses.image[k, :, :2]
+            if self.waistband is not None:
+                tilt, quality = self.waistband.update(rgb, xy)
+            else:
+                tilt, quality = waistband_tilt(rgb, xy)
+            out.append({"pelvis_tilt_deg": tilt, "pelvis_tilt_quality": quality,
+                        **limb_axes(rgb, xy, KEYPOINT_INDEX)})
+        if not poses.count and self.waistband is not None:
+            self.waistband.prior = None
+        return out
+
+
+def _empty_pixels() -> dict:
+    return {"pelvis_tilt_deg": np.nan, "pelvis_tilt_quality": 0.0, **empty_axes()}
+
+
 class _Collector:
     """Accumulates one pose per frame into compact float32 arrays."""
 
     def __init__(self):
         self.rows: list[tuple] = []
 
-    def add(self, index: int, t: float, poses: Poses, which: int | None, change: float, pelvis: list):
+    def add(self, index: int, t: float, poses: Poses, which: int | None, change: float, pixels: list[dict]):
         if which is None or poses.count == 0:
-            self.rows.append((index, t, None, change, (np.nan, 0.0)))
+            self.rows.append((index, t, None, change, _empty_pixels()))
         else:
             self.rows.append((index, t, (poses.image[which], poses.world[which],
                                          poses.visibility[which], poses.presence[which]), change,
-                              pelvis[which] if which < len(pelvis) else (np.nan, 0.0)))
+                              pixels[which] if which < len(pixels) else _empty_pixels()))
 
     def arrays(self):
         n, k = len(self.rows), len(KEYPOINTS)
@@ -76,23 +111,28 @@ class _Collector:
         raw_t = np.array([r[1] for r in self.rows], dtype=np.float64)
         found = np.array([r[2] is not None for r in self.rows], dtype=bool)
         change = np.array([r[3] for r in self.rows], dtype=np.float32)
-        pelvis = np.array([r[4] for r in self.rows], dtype=np.float32).reshape(n, 2)
         if found.any():
             data = [r[2] for r in self.rows if r[2] is not None]
             image[found] = np.stack([d[0] for d in data])
             world[found] = np.stack([d[1] for d in data])
             vis[found] = np.stack([d[2] for d in data])
             pres[found] = np.stack([d[3] for d in data])
-        signals = {"scene_change": change, "pelvis_tilt_deg": pelvis[:, 0], "pelvis_tilt_quality": pelvis[:, 1]}
+        signals = {"scene_change": change}
+        signals.update({name: np.array([r[4][name] for r in self.rows], dtype=np.float32) for name in PIXEL_SIGNALS})
         return frame, raw_t, image, world, vis, pres, signals
+
+
+#: Most frames waiting for their pixel measurements; the pose loop waits beyond this.
+MAX_PENDING_PIXELS = 8
 
 
 def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: int,
           sample_every: int, progress: Progress | None, stage: str):
     """One decoding + tracking pass. Returns per-frame poses and the sampled people boxes."""
     total = info.frame_count or 0
-    per_frame: list[tuple[int, float, Poses, float, list]] = []
-    waistband = WaistbandTracker()
+    per_frame: list[list] = []
+    measure = _PixelMeasures(track=num_poses == 1)
+    pending: list[tuple[list, object]] = []
     sampled: list = []
     kwargs = dict(min_detection=config.min_detection_confidence,
                   min_presence=config.min_presence_confidence,
@@ -101,20 +141,22 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
             VideoReader(info.path, fps_nominal=info.fps_nominal or None) as reader, \
             BlazePose(model, num_poses=num_poses, video_mode=True, **kwargs) as tracker, \
             BlazePose(model, num_poses=config.max_people, video_mode=False, **kwargs) as counter, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-pixels") as pixels, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-people") as pool:
         for i, frame in enumerate(reader):
             poses = tracker.detect(frame.rgb, frame.time_s)
-            if num_poses == 1:  # one runner: follow the waistband from frame to frame
-                pelvis = [waistband.update(frame.rgb, poses.image[0, :, :2])] if poses.count else []
-                if not poses.count:
-                    waistband.prior = None
-            else:  # several people: which one is the runner is decided later; measure each frame alone
-                pelvis = [waistband_tilt(frame.rgb, poses.image[k, :, :2]) for k in range(poses.count)]
-            per_frame.append((frame.index, frame.time_s, poses, frame.scene_change, pelvis))
+            row = [frame.index, frame.time_s, poses, frame.scene_change, None]
+            per_frame.append(row)
+            pending.append((row, pixels.submit(measure, frame.rgb, poses)))
+            while len(pending) > MAX_PENDING_PIXELS:
+                done_row, future = pending.pop(0)
+                done_row[4] = future.result()
             if sample_every and i % sample_every == 0:
                 sampled.append((i, pool.submit(counter.detect, frame.rgb)))
             if progress is not None:
                 progress(i + 1, max(total, i + 1), stage)
+        for done_row, future in pending:
+            done_row[4] = future.result()
         sampled = [(i, f.result()) for i, f in sampled]
     return per_frame, sampled
 

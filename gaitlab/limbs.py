@@ -1,0 +1,164 @@
+"""Limb axes measured from the image, because BlazePose's joint keypoints drift off the joint centres.
+
+On rendered runners with exact truth, BlazePose puts the knee keypoint up to 12 px (at 640x480)
+ahead of the knee joint when the leg is nearly straight, so a shank angle from the knee and ankle
+keypoints read up to 9 deg too vertical at a long-legged landing. The limb itself is in the image:
+a shank or thigh is a long region of one colour (skin, tights, socks) with two near-parallel edges,
+and its axis is the midline between them.
+
+:func:`limb_axis` takes the keypoints only as a first guess. It resamples a band along part of
+the keypoint segment (:data:`BANDS`; :data:`HALF_WIDTH` segment lengths either side) so that the
+segment runs down the middle, and in each row takes as the limb's edges the sharp colour changes
+(Lab) nearest the centre line on either side.
+A straight line fitted to the runs' midpoints, by least squares with outliers dropped, is the limb
+axis; the fraction of rows that gave a plausible run (width :data:`WIDTH_RANGE` of the segment
+length) is its quality.
+
+Assumptions and limits: the limb differs in colour from what lies beside it; where the other leg
+crosses it in the same colour, or a hand, the run widens or breaks and the row is dropped
+(quality falls). The keypoints must land on the limb: when both are off it the band misses the
+limb and quality is near zero. A tapered limb (the calf bulges at the back) tilts the midline a
+little toward the bulge.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+#: Part of each limb used, as fractions of its length from the proximal joint: the joints are
+#: left out, and the top of the thigh, which shorts cover in another colour.
+BANDS = {"thigh": (0.4, 0.85), "shank": (0.15, 0.85)}
+#: Half-width of the band, in segment lengths.
+HALF_WIDTH = 0.4
+#: The band is resampled so the segment is this many pixels long (resolution independence).
+SEGMENT_PX = 100
+#: A row's run is plausible when its width is within this range, in segment lengths.
+WIDTH_RANGE = (0.06, 0.5)
+#: An edge candidate is a local maximum of the across-limb colour gradient (Lab units per pixel)
+#: at least this strong, and at least this fraction of the strongest in its half of the row, so
+#: the smooth shading across a lit limb is not taken for its edge.
+MIN_EDGE = 6.0
+EDGE_FRACTION = 0.35
+#: A limb axis is used when at least this fraction of rows gave a run.
+MIN_QUALITY = 0.5
+
+#: The limb segments measured in every frame: name -> (limb, proximal keypoint, distal keypoint).
+SEGMENTS = {f"{side}_{limb}": (limb, f"{side}_{a}", f"{side}_{b}")
+            for side in ("left", "right") for limb, (a, b) in {"thigh": ("hip", "knee"),
+                                                               "shank": ("knee", "ankle")}.items()}
+#: The numbers kept per limb and frame (frame signals ``<limb>_<field>``).
+FIELDS = ("axis_x", "axis_y", "centre_x", "centre_y", "quality")
+
+
+def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
+    """The limb's axis near the segment from keypoint ``a`` to ``b`` (image pixels, x right, y down),
+    searched over the fractions ``band`` of the segment.
+
+    Returns ``[axis_x, axis_y, centre_x, centre_y, quality]``: a unit vector along the limb pointing
+    from ``a``'s end to ``b``'s, a point on the axis at mid-band, and the fraction of rows that gave
+    a plausible run (0 when nothing was found; the other values are then NaN).
+    """
+    nan = np.array([np.nan, np.nan, np.nan, np.nan, 0.0])
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    length = float(np.linalg.norm(b - a))
+    if not (np.isfinite(length) and length >= 8):
+        return nan
+    u = (b - a) / length
+    n = np.array([-u[1], u[0]])
+    s = length / SEGMENT_PX  # image pixels per band pixel
+    w, h = int(2 * HALF_WIDTH * SEGMENT_PX), int((band[1] - band[0]) * SEGMENT_PX)
+    origin = a + u * band[0] * length - n * (w / 2) * s
+    # Band pixel (x, y) -> image point origin + n * x * s + u * y * s.
+    m = np.array([[n[0] * s, u[0] * s, origin[0]], [n[1] * s, u[1] * s, origin[1]]])
+    band = cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                          borderMode=cv2.BORDER_REPLICATE)
+    lab = cv2.GaussianBlur(cv2.cvtColor(band, cv2.COLOR_RGB2LAB).astype(np.float32), (3, 3), 0)
+    grad = np.sqrt(np.sum(cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3) ** 2, axis=2))
+    c = w // 2
+    cols = np.arange(w)
+    # Edge candidates: local maxima of the across-limb colour gradient, strong within their row half.
+    peak = np.zeros_like(grad, bool)
+    peak[:, 1:-1] = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] > grad[:, 2:])
+    left_max = grad[:, :c].max(axis=1, keepdims=True)
+    right_max = grad[:, c:].max(axis=1, keepdims=True)
+    strong = np.where(cols < c, grad >= EDGE_FRACTION * left_max, grad >= EDGE_FRACTION * right_max)
+    edge = peak & strong & (grad >= MIN_EDGE)
+    # The limb's edges are the candidates nearest the centre line on either side.
+    left = np.where(edge & (cols < c), cols, -1).max(axis=1)
+    right = np.where(edge & (cols > c), cols, w).min(axis=1)
+    width = right - left
+    ok = (left >= 0) & (right < w) \
+        & (width >= WIDTH_RANGE[0] * SEGMENT_PX) & (width <= WIDTH_RANGE[1] * SEGMENT_PX)
+    rows = np.arange(h, dtype=float)
+    if ok.sum() < max(6, 0.2 * h):
+        return nan
+    y, mid = rows[ok], 0.5 * (left[ok] + right[ok])
+    keep = np.ones(y.size, bool)
+    for _ in range(3):
+        coef = np.polyfit(y[keep], mid[keep], 1)
+        res = np.abs(np.polyval(coef, y) - mid)
+        keep = res <= max(1.0, 2.5 * float(np.median(res[keep])))
+        if keep.sum() < 6:
+            return nan
+    quality = float(keep.sum() / h)
+    direction = n * coef[0] + u  # d(mid)/d(row) across, one row along
+    direction /= np.linalg.norm(direction)
+    yc = h / 2
+    centre = origin + n * np.polyval(coef, yc) * s + u * yc * s
+    return np.array([direction[0], direction[1], centre[0], centre[1], quality])
+
+
+def limb_axes(rgb: np.ndarray, keypoints_xy: np.ndarray, index: dict[str, int]) -> dict[str, float]:
+    """Every limb of :data:`SEGMENTS` in one frame, as frame-signal values ``<limb>_<field>``."""
+    out = {}
+    for name, (limb, pa, pb) in SEGMENTS.items():
+        values = limb_axis(rgb, keypoints_xy[index[pa]], keypoints_xy[index[pb]], BANDS[limb])
+        out.update({f"{name}_{f}": float(v) for f, v in zip(FIELDS, values)})
+    return out
+
+
+def empty_axes() -> dict[str, float]:
+    return {f"{limb}_{f}": (0.0 if f == "quality" else float("nan")) for limb in SEGMENTS for f in FIELDS}
+
+
+def matched_axis(signals: dict, limb: str, frames: np.ndarray, a: np.ndarray, b: np.ndarray,
+                 tolerance: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """For each frame in ``frames``, the measured axis of the limb that lies on the segment
+    ``a``->``b`` (cleaned keypoints, (N, 2) each): unit vectors (N, 2) oriented like ``a``->``b``
+    and points on the axis (N, 2), NaN where none fits.
+
+    Both legs' measurements are candidates, since the raw keypoint labels a measurement was placed
+    by can be swapped: the one whose centre lies within ``tolerance`` segment lengths of the
+    segment's midpoint and whose quality passes :data:`MIN_QUALITY` is taken, the nearer if both.
+    """
+    frames = np.asarray(frames, int)
+    seg = b - a
+    length = np.linalg.norm(seg, axis=-1)
+    midpoint = 0.5 * (a + b)
+    best = np.full(frames.shape + (2,), np.nan)
+    best_centre = np.full(frames.shape + (2,), np.nan)
+    best_d = np.full(frames.shape, np.inf)
+    for s in ("left", "right"):
+        name = f"{s}_{limb}"
+        if f"{name}_quality" not in signals:
+            continue
+        get = lambda f: np.asarray(signals[f"{name}_{f}"], float)[frames]  # noqa: E731
+        axis = np.stack([get("axis_x"), get("axis_y")], -1)
+        centre = np.stack([get("centre_x"), get("centre_y")], -1)
+        d = np.linalg.norm(centre - midpoint, axis=-1) / np.maximum(length, 1e-6)
+        good = (get("quality") >= MIN_QUALITY) & (d <= tolerance) & (d < best_d) & np.isfinite(d)
+        sign = np.sign(np.sum(axis * seg, axis=-1))[..., None]
+        best = np.where(good[..., None], axis * sign, best)
+        best_centre = np.where(good[..., None], centre, best_centre)
+        best_d = np.where(good, d, best_d)
+    return best, best_centre
+
+
+def segment_directions(signals: dict, limb: str, frames: np.ndarray, a: np.ndarray, b: np.ndarray):
+    """Directions of a limb at ``frames``: the measured axis (:func:`matched_axis`) where one fits,
+    else the keypoint segment ``b - a``. Returns (directions (N, 2), points on the measured axes
+    (N, 2), NaN where none), measured (N,) bool)."""
+    axis, centre = matched_axis(signals, limb, frames, a, b)
+    measured = np.isfinite(axis).all(axis=-1)
+    return np.where(measured[..., None], axis, b - a), centre, measured
