@@ -44,9 +44,7 @@ EDGE_FRACTION = 0.35
 MIN_QUALITY = 0.5
 
 #: The limb segments measured in every frame: name -> (limb, proximal keypoint, distal keypoint).
-SEGMENTS = {f"{side}_{limb}": (limb, f"{side}_{a}", f"{side}_{b}")
-            for side in ("left", "right") for limb, (a, b) in {"thigh": ("hip", "knee"),
-                                                               "shank": ("knee", "ankle")}.items()}
+SEGMENTS = {f"{side}_shank": ("shank", f"{side}_knee", f"{side}_ankle") for side in ("left", "right")}
 #: The numbers kept per limb and frame (frame signals ``<limb>_<field>``).
 FIELDS = ("axis_x", "axis_y", "centre_x", "centre_y", "quality")
 
@@ -96,8 +94,8 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     y, mid = rows[ok], 0.5 * (left[ok] + right[ok])
     keep = np.ones(y.size, bool)
     for _ in range(3):
-        coef = np.polyfit(y[keep], mid[keep], 1)
-        res = np.abs(np.polyval(coef, y) - mid)
+        coef = _line_fit(y[keep], mid[keep])
+        res = np.abs(coef[0] * y + coef[1] - mid)
         keep = res <= max(1.0, 2.5 * float(np.median(res[keep])))
         if keep.sum() < 6:
             return nan
@@ -105,8 +103,17 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     direction = n * coef[0] + u  # d(mid)/d(row) across, one row along
     direction /= np.linalg.norm(direction)
     yc = h / 2
-    centre = origin + n * np.polyval(coef, yc) * s + u * yc * s
+    centre = origin + n * (coef[0] * yc + coef[1]) * s + u * yc * s
     return np.array([direction[0], direction[1], centre[0], centre[1], quality])
+
+
+def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares line y = a x + b (closed form)."""
+    xm, ym = x.mean(), y.mean()
+    dx = x - xm
+    den = float(np.dot(dx, dx))
+    a = float(np.dot(dx, y - ym)) / den if den > 0 else 0.0
+    return a, float(ym - a * xm)
 
 
 def limb_axes(rgb: np.ndarray, keypoints_xy: np.ndarray, index: dict[str, int]) -> dict[str, float]:
