@@ -166,6 +166,12 @@ def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: 
     return {"roll_deg": float(np.nanmedian(np.abs(t) * sign)), "method": "shoulder line, clip median"}
 
 
+def clean_landmarks(lm: Landmarks, view: View) -> Landmarks:
+    """The landmarks every event and metric is computed from: leg swaps repaired, gaps filled,
+    spikes removed, smoothed (:mod:`gaitlab.preprocess`)."""
+    return fill_and_smooth(repair_leg_swaps(lm, view))
+
+
 def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
                       config: AnalysisConfig = AnalysisConfig()) -> AnalysisResult:
     """Run every stage after pose estimation and return an :class:`AnalysisResult`.
@@ -190,7 +196,7 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     if view.kind == "oblique":
         raise AnalysisError("the camera films the runner at an angle (neither side-on nor from behind or in front)",
                             "film side-on for sagittal metrics, or from directly behind for pelvic drop and knee valgus")
-    clean = fill_and_smooth(repair_leg_swaps(lm, view))
+    clean = clean_landmarks(lm, view)
     rh = rhythm(clean, view)
     check_rhythm(rh, config, fps)
     stride_s = 120.0 / rh["cadence_spm"]

@@ -54,11 +54,11 @@ def cli():
 
 
 @cli.command()
-@click.argument("video", required=False)
+@click.argument("videos", nargs=-1)
 @click.option("--out", "-o", "out", type=click.Path(), default=None,
-              help="Results folder (default: <video name>_gaitlab in the current folder).")
-@click.option("--landmarks", type=click.Path(), default=None,
-              help="Landmarks saved by an earlier run (landmarks.parquet): skips pose estimation.")
+              help="Results folder (default: <first video name>_gaitlab in the current folder).")
+@click.option("--landmarks", type=click.Path(), multiple=True,
+              help="Landmarks saved by an earlier run (landmarks.parquet): skips pose estimation. Repeatable.")
 @click.option("--model", type=click.Path(), default=None,
               help="A pose landmarker .task bundle to use instead of the bundled BlazePose full model.")
 @click.option("--name", default=None, help="Runner's name or code, shown on the report.")
@@ -67,10 +67,17 @@ def cli():
 @click.option("--notes", default=None, help="Free-text notes for the report.")
 @click.option("--capture-fps", type=float, default=None,
               help="Frame rate the phone filmed at, for slow-motion clips (e.g. 240).")
+@click.option("--compare", type=click.Path(), default=None,
+              help="Results folder of an earlier session of this runner: the report shows what changed.")
+@click.option("--report/--no-report", default=True, help="Write the clinician report (HTML, PDF). Default: on.")
+@click.option("--overlay/--no-overlay", default=False,
+              help="Also write the annotated overlay video (decodes and encodes the clip again). Default: off.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing gaitlab results folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
-def analyze(video, out, landmarks, model, name, height, speed, notes, capture_fps, overwrite, progress):
-    """Analyse VIDEO: pose on every frame, gait events, metrics, results into a folder."""
+def analyze(videos, out, landmarks, model, name, height, speed, notes, capture_fps, compare, report, overlay,
+            overwrite, progress):
+    """Analyse VIDEOS of one session (e.g. a side and a rear clip of the same run): pose on every
+    frame, gait events, metrics, clinician report, all into one results folder."""
     from pathlib import Path
 
     from .config import AnalysisConfig
@@ -78,20 +85,41 @@ def analyze(video, out, landmarks, model, name, height, speed, notes, capture_fp
     from .pipeline import analyze as run
     from .pose.estimate import PoseConfig
 
-    if not video and not landmarks:
+    if not videos and not landmarks:
         raise UsageError("give a VIDEO, or --landmarks FILE from an earlier run")
     runner = _runner_info(name, height, speed, notes)
     if capture_fps is not None and not 1 <= capture_fps <= 10000:
         raise UsageError("--capture-fps must be between 1 and 10000")
-    stem = Path(video or landmarks).stem
+    first = Path((videos or landmarks)[0])
+    stem = first.parent.name if first.name == "landmarks.parquet" else first.stem
     out = out or f"{stem}_gaitlab"
     bar = _progress_bar(progress)
     try:
-        folder = run(video, out, pose_config=PoseConfig(model=model), landmarks=landmarks, runner=runner,
-                     config=AnalysisConfig(capture_fps=capture_fps), overwrite=overwrite, progress=bar)
+        folder = run(list(videos), out, pose_config=PoseConfig(model=model), landmarks=list(landmarks), runner=runner,
+                     config=AnalysisConfig(capture_fps=capture_fps), overwrite=overwrite, progress=bar,
+                     report=report, overlay=overlay, compare=compare)
     finally:
         bar.close()
     click.echo(f"results: {folder}")
+    if report:
+        click.echo(f"report:  {Path(folder) / 'report.html'}")
+
+
+@cli.command("report")
+@click.argument("results", type=click.Path())
+@click.option("--compare", type=click.Path(), default=None, help="Results folder of an earlier session of this runner.")
+@click.option("--overlay/--no-overlay", default=False, help="Also re-render the overlay video (needs the video). Default: off.")
+@click.option("--name", default=None, help="Runner's name or code (default: as recorded).")
+@click.option("--height", default=None, help="Runner's height (default: as recorded).")
+@click.option("--speed", default=None, help="Treadmill speed (default: as recorded).")
+@click.option("--notes", default=None, help="Notes (default: as recorded).")
+def report_command(results, compare, overlay, name, height, speed, notes):
+    """Re-render the clinician report of a RESULTS folder written by `gaitlab analyze`."""
+    from .pipeline import report as run
+
+    runner = _runner_info(name, height, speed, notes) if any(v is not None for v in (name, height, speed, notes)) else None
+    for path in run(results, compare=compare, overlay=overlay, runner=runner):
+        click.echo(f"wrote: {path}")
 
 
 @cli.command()

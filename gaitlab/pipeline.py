@@ -1,7 +1,14 @@
 """The order of the stages, and the only place that knows it.
 
-``analyze`` takes a video (or saved landmarks), runs every stage and writes a results folder
-atomically (see :mod:`gaitlab.io.outdir`).
+``analyze`` takes one or more videos of one session (or saved landmarks), runs every stage and
+writes a results folder atomically (see :mod:`gaitlab.io.outdir`):
+
+* one clip: the clip's results (:mod:`gaitlab.result`), ``run.json``, and the report
+  (``report.html``, ``report.pdf``, ``<clip>_overlay.mp4``) side by side in the folder;
+* several clips (for example a side and a rear view of the same run): one subfolder of results per
+  clip, named after the clip, and one report for the session at the top, with ``run.json``.
+
+``report`` re-renders the report of a results folder, optionally against an earlier session.
 """
 
 from __future__ import annotations
@@ -15,29 +22,26 @@ from pathlib import Path
 from . import __version__
 from .analysis import analyze_landmarks
 from .config import AnalysisConfig, RunnerInfo
+from .errors import UsageError
 from .io.outdir import RUN_RECORD, ResultsDir
 from .landmarks import Landmarks
 from .provenance import versions
+from .result import FILES, AnalysisResult
+
+#: In a session folder, the list of clip subfolders.
+SESSION_FILE = "session.json"
 
 
-def analyze(video: str | None, out: str | Path, *, pose_config=None, landmarks: str | None = None,
-            runner: RunnerInfo | None = None, config: AnalysisConfig | None = None,
-            overwrite: bool = False, progress=None) -> Path:
-    """Analyse one video into the folder ``out``; returns the folder.
+def analyze_clip(video: str | None = None, *, landmarks: str | None = None, pose_config=None,
+                 runner: RunnerInfo | None = None, config: AnalysisConfig | None = None,
+                 progress=None) -> tuple[AnalysisResult, dict[str, float]]:
+    """Pose (unless ``landmarks`` are given) and analysis of one clip, in memory.
 
-    With ``landmarks`` (a file saved by an earlier run) pose estimation is skipped.
+    Returns the result and the time each stage took (seconds).
     """
     from .pose.estimate import PoseConfig
 
-    pose_config = pose_config or PoseConfig()
-    runner = runner or RunnerInfo()
-    config = config or AnalysisConfig()
-    protect = [p for p in (video, landmarks) if p]
-    results = ResultsDir(out, overwrite=overwrite, protect=protect)
-    results.check()  # fail fast, before minutes of pose estimation
     timings: dict[str, float] = {}
-    started = time.perf_counter()
-
     if landmarks:
         t = time.perf_counter()
         lm = Landmarks.load(landmarks)
@@ -50,35 +54,149 @@ def analyze(video: str | None, out: str | Path, *, pose_config=None, landmarks: 
         info = probe(video)
         timings["probe"] = time.perf_counter() - t
         t = time.perf_counter()
-        lm = estimate_pose(video, pose_config, info=info, progress=progress)
+        lm = estimate_pose(video, pose_config or PoseConfig(), info=info, progress=progress)
         timings["pose"] = time.perf_counter() - t
-
     t = time.perf_counter()
-    result = analyze_landmarks(lm, runner, config)
+    result = analyze_landmarks(lm, runner or RunnerInfo(), config or AnalysisConfig())
     timings["analysis"] = time.perf_counter() - t
+    return result, timings
 
-    with results as tmp:
+
+def clip_name(result: AnalysisResult, fallback: str) -> str:
+    return (result.landmarks.attrs.get("video") or {}).get("name") or fallback
+
+
+def _run_record(results, names, landmarks_files, runner, config, timings, outputs) -> dict:
+    clips = []
+    for res, name, lm_file in zip(results, names, landmarks_files):
+        a = res.landmarks.attrs
+        clips.append({"name": name, "video": a.get("video"), "landmarks_file": lm_file, "view": res.view,
+                      "subject": a.get("subject"), "frames_decoded": a.get("frames_decoded"),
+                      "detected_fraction": a.get("detected_fraction"), "timestamps": a.get("timestamps")})
+    first = results[0].landmarks.attrs
+    return {
+        "gaitlab_version": __version__,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": sys.argv,
+        "inputs": {"video": first.get("video"), "landmarks_file": landmarks_files[0]} if len(clips) == 1 else None,
+        "clips": clips,
+        "model": first.get("model"),
+        "pose_config": first.get("pose_config"),
+        "subject": first.get("subject"),
+        "frames_decoded": first.get("frames_decoded"),
+        "detected_fraction": first.get("detected_fraction"),
+        "timestamps": first.get("timestamps"),
+        "view": results[0].view,
+        "runner": runner.to_dict(),
+        "analysis_config": config.to_dict(),
+        "versions": versions(),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "outputs": outputs,
+    }
+
+
+def analyze(videos, out: str | Path, *, pose_config=None, landmarks=None, runner: RunnerInfo | None = None,
+            config: AnalysisConfig | None = None, overwrite: bool = False, progress=None, report: bool = True,
+            overlay: bool = False, compare: str | Path | None = None) -> Path:
+    """Analyse the clips of one session into the folder ``out``; returns the folder.
+
+    ``videos``: a path or a list of paths (or None with ``landmarks``, one file or a list, saved by
+    earlier runs: pose estimation is then skipped). ``compare``: the results folder of an earlier
+    session of the same runner, whose values the report sets beside today's.
+    """
+    videos = [videos] if isinstance(videos, (str, Path)) else list(videos or [])
+    landmarks = [landmarks] if isinstance(landmarks, (str, Path)) else list(landmarks or [])
+    if not videos and not landmarks:
+        raise UsageError("give a VIDEO, or --landmarks FILE from an earlier run")
+    runner = runner or RunnerInfo()
+    config = config or AnalysisConfig()
+    inputs = [(str(v), None) for v in videos] + [(None, str(f)) for f in landmarks]
+    protect = [p for pair in inputs for p in pair if p] + ([str(compare)] if compare else [])
+    results_dir = ResultsDir(out, overwrite=overwrite, protect=protect)
+    results_dir.check()  # fail fast, before minutes of pose estimation
+    earlier = load_session(compare)[0] if compare else None
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    results, names = [], []
+    for video, lm_file in inputs:
+        res, t = analyze_clip(video, landmarks=lm_file, pose_config=pose_config, runner=runner, config=config,
+                              progress=progress)
+        results.append(res)
+        names.append(clip_name(res, Path(video or lm_file).name))
+        for k, v in t.items():
+            timings[k] = timings.get(k, 0.0) + v
+    folders = _clip_folders(names)
+    with results_dir as tmp:
         t = time.perf_counter()
-        result.save(tmp)
+        for res, sub in zip(results, folders):
+            res.save(tmp / sub if sub else tmp)
+        if len(results) > 1:
+            (tmp / SESSION_FILE).write_text(json.dumps({"clips": folders, "names": names}, indent=2))
         timings["write"] = time.perf_counter() - t
+        if report:
+            from .report import write_report
+
+            t = time.perf_counter()
+            write_report(results, names, tmp, runner=runner.to_dict(), earlier=earlier,
+                         videos=[v for v, _ in inputs], overlay=overlay)
+            timings["report"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
-        record = {
-            "gaitlab_version": __version__,
-            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": sys.argv,
-            "inputs": {"video": lm.attrs.get("video"), "landmarks_file": landmarks},
-            "model": lm.attrs.get("model"),
-            "pose_config": lm.attrs.get("pose_config"),
-            "subject": lm.attrs.get("subject"),
-            "frames_decoded": lm.attrs.get("frames_decoded"),
-            "detected_fraction": lm.attrs.get("detected_fraction"),
-            "timestamps": lm.attrs.get("timestamps"),
-            "view": result.view,
-            "runner": runner.to_dict(),
-            "analysis_config": config.to_dict(),
-            "versions": versions(),
-            "timings_s": {k: round(v, 3) for k, v in timings.items()},
-            "outputs": sorted(p.name for p in tmp.iterdir()) + [RUN_RECORD],
-        }
+        outputs = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()) + [RUN_RECORD]
+        record = _run_record(results, names, [f for _, f in inputs], runner, config, timings, outputs)
         (tmp / RUN_RECORD).write_text(json.dumps(record, indent=2))
-        return results.commit()
+        return results_dir.commit()
+
+
+def _clip_folders(names: list[str]) -> list[str]:
+    """Subfolder per clip ('' for a single clip), unique even when two clips share a name."""
+    if len(names) == 1:
+        return [""]
+    out = []
+    for name in names:
+        stem, k = Path(name).stem or "clip", 1
+        candidate = stem
+        while candidate in out:
+            k += 1
+            candidate = f"{stem}_{k}"
+        out.append(candidate)
+    return out
+
+
+def load_session(folder: str | Path) -> tuple[list[AnalysisResult], list[str], dict]:
+    """The clips' results, their names and the run record of a results folder written by ``analyze``."""
+    from .errors import LandmarksFileError
+
+    folder = Path(folder)
+    try:
+        record = json.loads((folder / RUN_RECORD).read_text())
+    except (OSError, ValueError):
+        record = {}
+    if (folder / SESSION_FILE).is_file():
+        session = json.loads((folder / SESSION_FILE).read_text())
+        subs, names = session["clips"], session["names"]
+    elif (folder / FILES["result"]).is_file():
+        subs, names = [""], [clip_name_from_record(record, folder)]
+    else:
+        raise LandmarksFileError(f"{folder} is not a gaitlab results folder (no {FILES['result']} or {SESSION_FILE})")
+    results = [AnalysisResult.load(folder / s if s else folder) for s in subs]
+    return results, names, record
+
+
+def clip_name_from_record(record: dict, folder: Path) -> str:
+    clips = record.get("clips") or []
+    return clips[0]["name"] if clips else folder.name
+
+
+def report(folder: str | Path, *, compare: str | Path | None = None, overlay: bool = False,
+           runner: RunnerInfo | None = None) -> list[Path]:
+    """Re-render the report of a results folder (written next to its results), optionally set
+    against an earlier session; returns the files written. Runner details default to the ones
+    recorded when the folder was analysed."""
+    from .report import write_report
+
+    results, names, record = load_session(folder)
+    earlier = load_session(compare)[0] if compare else None
+    details = runner.to_dict() if runner else record.get("runner") or results[0].runner
+    videos = [(c.get("video") or {}).get("path") for c in record.get("clips", [])] or None
+    written = write_report(results, names, folder, runner=details, earlier=earlier, videos=videos, overlay=overlay)
+    return list(written.values())

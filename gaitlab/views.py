@@ -53,6 +53,10 @@ class View:
         d["near_side"] = self.near_side
         return d
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "View":
+        return cls(d["kind"], int(d["facing"]), float(d["width_ratio"]), float(d["confidence"]))
+
 
 def _median(x) -> float:
     x = np.asarray(x, float)

@@ -318,25 +318,54 @@ def read_frame(path: str | os.PathLike, index: int) -> np.ndarray:
         cap.release()
 
 
-def read_frames(path: str | os.PathLike, indices) -> dict[int, np.ndarray]:
-    """Decode several frames (RGB) by index in one sequential pass; returns ``{index: rgb}``."""
+#: When the next wanted frame is more than this many frames ahead, seek instead of decoding through.
+SEEK_GAP_FRAMES = 90
+
+
+def read_frames(path: str | os.PathLike, indices, times_s=None) -> dict[int, np.ndarray]:
+    """Decode several frames (RGB, upright) by index; returns ``{index: rgb}``.
+
+    Frames close together are reached by decoding forward; far ones by seeking (to the keyframe
+    before, then decoding forward, which OpenCV's FFmpeg back-end does frame-accurately for
+    constant-frame-rate files). With ``times_s`` (each frame's container time, as recorded during
+    pose estimation) every frame read after a seek is checked against its time, and one a seek
+    misplaced (variable-frame-rate files) is read again by decoding from the start.
+    Frames that cannot be read are left out.
+    """
     wanted = sorted(set(int(i) for i in indices))
+    expected = dict(zip((int(i) for i in indices), times_s)) if times_s is not None else {}
     out: dict[int, np.ndarray] = {}
     if not wanted:
         return out
     cap = _open(Path(path))
     try:
-        i = 0
+        position = 0  # index of the next frame read() returns
         for target in wanted:
-            while i < target:
+            sought = target - position > SEEK_GAP_FRAMES
+            if sought:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, target)
+                position = target
+            while position < target:
                 if not cap.grab():
                     return out
-                i += 1
+                position += 1
             ok, bgr = cap.read()
             if not ok:
-                return out
+                break
+            position += 1
+            t = expected.get(target)
+            if sought and t is not None and abs(cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0 - t) > 0.5 / _fps(cap):
+                try:
+                    out[target] = read_frame(path, target)
+                except VideoError:
+                    pass
+                continue
             out[target] = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            i += 1
     finally:
         cap.release()
     return out
+
+
+def _fps(cap) -> float:
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    return fps if np.isfinite(fps) and fps > 0 else 30.0

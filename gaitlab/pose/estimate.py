@@ -259,6 +259,8 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
         "pose_config": config.to_dict(),
         "frames_decoded": int(frame.size),
         "timestamps": "container" if from_container else "nominal frame rate",
+        # Container time of the first frame: frame times are relative to it.
+        "first_frame_time_s": float(raw_t[0]) if from_container and raw_t.size else 0.0,
         "detected_fraction": round(float(detected.mean()), 4),
         "subject": selection,
         "pose_passes": passes,

@@ -1,0 +1,88 @@
+"""The clinician report: data (:mod:`.content`) -> figures (:mod:`.keyframes`, :mod:`.plots`) ->
+HTML and PDF (:mod:`.pdf`), plus the annotated overlay video (:mod:`.overlay`). No metric is
+computed here; everything shown comes from the analysed clips."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+from .content import ReportContent, report_content
+
+__all__ = ["ReportContent", "report_content", "ReportFigures", "report_figures", "render_html", "write_report"]
+
+HTML_NAME, PDF_NAME = "report.html", "report.pdf"
+
+
+@dataclass
+class ReportFigures:
+    frames: list[dict]    # [{"name": clip, "frames": [KeyFrame]}]
+    plots: list[dict]     # [{"title": str, "png": bytes}]
+    prepared: list[tuple]  # per clip: (clean landmarks, pelvis tilt or None)
+
+
+def prepare(result):
+    """The cleaned landmarks and, for frontal views, the pelvis tilt a clip's metrics came from."""
+    from ..analysis import clean_landmarks, pelvis_tilt_signal
+    from ..views import View
+
+    view = View.from_dict(result.view)
+    clean = clean_landmarks(result.landmarks, view)
+    tilt = pelvis_tilt_signal(result.landmarks, view)[0] if view.kind in ("rear", "front") else None
+    return clean, tilt
+
+
+def report_figures(results: list, names: list[str], videos: list | None = None) -> ReportFigures:
+    from .keyframes import key_frames
+    from .plots import clip_cycle_plot, per_step_plot
+
+    frames, plots, prepared = [], [], []
+    for i, (res, name) in enumerate(zip(results, names)):
+        clean, tilt = prepare(res)
+        prepared.append((clean, tilt))
+        video = videos[i] if videos else None
+        frames.append({"name": name, "frames": key_frames(res, clean, tilt, video)})
+        kind = res.view.get("kind")
+        png = per_step_plot(res.steps, kind)
+        if png:
+            plots.append({"title": f"{name}: each step over the clip", "png": png})
+        png = clip_cycle_plot(res, clean, tilt)
+        if png:
+            plots.append({"title": f"{name}: over the gait cycle (mean and spread per side)", "png": png})
+    return ReportFigures(frames, plots, prepared)
+
+
+def render_html(c: ReportContent, figures: ReportFigures) -> str:
+    """The report as one self-contained HTML page (images embedded; every text escaped)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("gaitlab", "report/templates"), autoescape=select_autoescape(["html", "j2"]))
+    frames = [{"name": f["name"], "frames": [{"event": k.event, "side": k.side, "caption": k.caption,
+                                              "b64": base64.b64encode(k.image_jpeg).decode()} for k in f["frames"]]}
+              for f in figures.frames]
+    plots = [{"title": p["title"], "b64": base64.b64encode(p["png"]).decode()} for p in figures.plots]
+    return env.get_template("report.html.j2").render(c=c, frames=frames, plots=plots)
+
+
+def write_report(results: list, names: list[str], folder: str | Path, *, runner: dict | None = None,
+                 earlier: list | None = None, videos: list | None = None, overlay: bool = True) -> dict[str, Path]:
+    """Write ``report.html``, ``report.pdf`` and (with ``overlay``) one ``<clip>_overlay.mp4`` per clip
+    into ``folder``; returns their paths by kind."""
+    from .overlay import write_overlay
+    from .pdf import write_pdf
+
+    folder = Path(folder)
+    c = report_content(results, names, runner, earlier)
+    figures = report_figures(results, names, videos)
+    out = {"html": folder / HTML_NAME}
+    out["html"].write_text(render_html(c, figures), encoding="utf-8")
+    out["pdf"] = write_pdf(c, figures.frames, figures.plots, folder / PDF_NAME)
+    if overlay:
+        for i, (res, name) in enumerate(zip(results, names)):
+            clean, tilt = figures.prepared[i]
+            path = write_overlay(res, clean, tilt, folder / f"{Path(name).stem}_overlay.mp4",
+                                 videos[i] if videos else None)
+            if path is not None:
+                out[f"overlay:{name}"] = path
+    return out

@@ -1,0 +1,180 @@
+"""The clinician report: what it shows is what was computed, flags only where the data files support
+one, user text is escaped, and the HTML and PDF are self-contained files."""
+
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import SAMPLES, run_cli
+from gaitlab.analysis import analyze_landmarks
+from gaitlab.config import RunnerInfo
+from gaitlab.references import constant, data
+from gaitlab.report import render_html, report_content, report_figures
+from gaitlab.report.content import fmt
+
+
+@pytest.fixture(scope="module")
+def session(pose_cache):
+    """The committed problem runner from the side (with height) and from behind."""
+    side = analyze_landmarks(pose_cache(SAMPLES / "side_right_overstride.mp4"), RunnerInfo(height_m=1.75))
+    rear = analyze_landmarks(pose_cache(SAMPLES / "rear_drop_valgus.mp4"))
+    return [side, rear], ["side_right_overstride.mp4", "rear_drop_valgus.mp4"]
+
+
+class Cells(HTMLParser):
+    """Collects the text of every <td data-side=...> inside each <tr data-metric=...>, and every
+    image source."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.images, self._row, self._cell, self._clip = {}, [], None, None, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "tbody" and "data-clip" in a:
+            self._clip = a["data-clip"]
+        if tag == "tr" and "data-metric" in a:
+            self._row = (self._clip, a["data-metric"])
+            self.rows[self._row] = {}
+        if tag == "td" and self._row and "data-side" in a:
+            self._cell = a["data-side"]
+            self.rows[self._row][self._cell] = ""
+        if tag == "img":
+            self.images.append(a.get("src", ""))
+        if tag == "br":
+            self._cell = None
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._cell = None
+        if tag == "tr":
+            self._row = None
+
+    def handle_data(self, text):
+        if self._row and self._cell:
+            self.rows[self._row][self._cell] += text.strip()
+
+
+def test_values_shown_are_the_summary_values(session):
+    results, names = session
+    content = report_content(results, names)
+    figures = report_figures(results, names)
+    parser = Cells()
+    parser.feed(render_html(content, figures))
+    checked = 0
+    for res, name in zip(results, names):
+        for metric, spec in data()["metrics"].items():
+            rows = res.summary[(res.summary.metric == metric)]
+            if rows.empty or (metric.endswith("_cm") and not np.isfinite(rows["median"]).any()):
+                continue
+            if metric == "cadence_spm" and name != names[0]:
+                continue  # the session shows cadence once, from the side view
+            cells = parser.rows[(name, metric)]
+            for side in ("left", "right"):
+                expected = fmt(rows[rows.side == side]["median"].iloc[0], spec.get("decimals", 1))
+                assert cells[side] == expected, (name, metric, side)
+                checked += 1
+            diff = rows[rows.side == "both"]["right_minus_left"].iloc[0]
+            assert cells["asymmetry"] == f"{diff:+.{spec.get('decimals', 1)}f}"
+    assert checked >= 20
+
+
+def test_flags_only_where_the_reference_data_supports_one(session):
+    results, names = session
+    content = report_content(results, names)
+    for row in content.rows:
+        spec = data()["metrics"][row.metric]
+        ref = spec.get("reference", {})
+        both = row.values["both"]
+        kinds = {f["kind"] for f in row.flags}
+        assert ("below_reference" in kinds) == (ref.get("low") is not None and both < ref["low"]), row.metric
+        assert ("above_reference" in kinds) == (ref.get("high") is not None and both > ref["high"]), row.metric
+        enough = min(row.n_steps["left"], row.n_steps["right"]) >= constant("min_steps_per_side")
+        expect_asym = spec.get("sdd") is not None and enough and abs(row.right_minus_left) > spec["sdd"]["value"]
+        assert ("asymmetry" in kinds) == bool(expect_asym), row.metric
+    # The problem runner's cadence (158 steps/min) is below the cited range; the step-rate focus says so.
+    cadence = content.row("cadence_spm")
+    assert cadence.values["both"] < data()["metrics"]["cadence_spm"]["reference"]["low"]
+    assert [f["kind"] for f in cadence.flags] == ["below_reference"]
+    step_rate = next(f for f in content.focus if f["key"] == "step_rate")
+    assert step_rate["flagged"] and f"{1.05 * cadence.values['both']:.0f}" in step_rate["suggestion"]
+    # Every source cited is listed with its full citation.
+    cited = {k for _, k, _ in content.sources}
+    assert {"pmc6044588", "heiderscheit2011", "bramah2019", "dingenen2018"} <= cited
+
+
+def test_normal_runner_gets_no_cadence_flag(pose_cache):
+    res = analyze_landmarks(pose_cache(SAMPLES / "side_left_normal.mp4"))
+    content = report_content([res], ["side_left_normal.mp4"])
+    cadence = content.row("cadence_spm")
+    low, high = (data()["metrics"]["cadence_spm"]["reference"][k] for k in ("low", "high"))
+    assert low <= cadence.values["both"] <= high and not cadence.flags
+
+
+def test_key_frames_come_from_the_video_with_the_measurement_drawn(session):
+    results, names = session
+    figures = report_figures(results, names)
+    side, rear = figures.frames
+    assert [(k.side, k.event) for k in side["frames"]] == [
+        (s, e) for s in ("left", "right") for e in ("initial_contact", "midstance", "toe_off")]
+    assert {k.event for k in rear["frames"]} == {"initial_contact", "midstance", "toe_off", "deepest_knee"}
+    for k in side["frames"] + rear["frames"]:
+        assert k.from_video
+        img = cv2.imdecode(np.frombuffer(k.image_jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert img.shape[0] == 360 and img.std() > 20  # a real picture, not a blank canvas
+    # The contact frame shows the typical step's own overstride value.
+    step = results[0].steps.set_index("step").loc[side["frames"][0].step]
+    assert int(step.ic_frame) == side["frames"][0].frame
+    # Some plot per clip.
+    assert len(figures.plots) == 4
+
+
+def test_user_text_is_escaped_and_the_page_is_self_contained(session, tmp_path):
+    results, names = session
+    runner = {"name": "<script>alert(1)</script>", "notes": "knee pain & <b>swelling</b>"}
+    html = render_html(report_content(results, names, runner), report_figures(results, names))
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>swelling</b>" not in html and "&lt;b&gt;swelling&lt;/b&gt;" in html
+    parser = Cells()
+    parser.feed(html)
+    assert parser.images and all(src.startswith("data:image/") for src in parser.images)
+    assert not re.search(r"""(src|href)=["']https?://""", html)
+
+
+def test_analyze_writes_report_and_compares_sessions(tmp_path):
+    first = tmp_path / "first"
+    r = run_cli("analyze", SAMPLES / "side_right_overstride.mp4", "--out", first, "--height", "175cm",
+                "--name", "P-017")
+    assert r.returncode == 0, r.stderr
+    html = (first / "report.html").read_text()
+    assert "P-017" in html and (first / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert not (first / "side_right_overstride_overlay.mp4").exists()  # only with --overlay
+    # A later session of the same runner, compared against the first: changes beyond the SDD flagged.
+    second = tmp_path / "second"
+    r = run_cli("analyze", SAMPLES / "side_left_normal.mp4", "--out", second, "--height", "175cm",
+                "--compare", first, "--overlay")
+    assert r.returncode == 0, r.stderr
+    assert (second / "side_left_normal_overlay.mp4").stat().st_size > 10_000
+    html = (second / "report.html").read_text()
+    assert 'id="comparison"' in html and 'data-metric="cadence_spm"' in html
+    # Re-render from saved results.
+    r = run_cli("report", second, "--compare", first)
+    assert r.returncode == 0, r.stderr
+    assert "report.html" in r.stdout and "report.pdf" in r.stdout
+
+
+def test_side_and_rear_clips_make_one_session_report(tmp_path):
+    out = tmp_path / "session"
+    r = run_cli("analyze", SAMPLES / "side_left_normal.mp4", SAMPLES / "rear_normal.mp4", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert json.loads((out / "session.json").read_text())["clips"] == ["side_left_normal", "rear_normal"]
+    assert (out / "side_left_normal" / "summary.csv").is_file() and (out / "rear_normal" / "summary.csv").is_file()
+    html = (out / "report.html").read_text()
+    assert 'data-clip="side_left_normal.mp4"' in html and 'data-clip="rear_normal.mp4"' in html
+    assert html.count('data-metric="cadence_spm"') == 1
