@@ -123,6 +123,39 @@ def report_command(results, compare, overlay, name, height, speed, notes):
 
 
 @cli.command()
+@click.argument("pattern")
+@click.option("--out", "-o", "out", type=click.Path(), required=True, help="Batch folder (resumable: rerun to finish).")
+@click.option("--workers", "-j", type=int, default=None, help="Processes on this machine (default: one per core).")
+@click.option("--scheduler", default=None, help="Dask scheduler address (tcp://host:8786) to run on a cluster.")
+@click.option("--report/--no-report", default=False, help="Also write each clip's clinician report. Default: off.")
+@click.option("--retry-failed", is_flag=True, help="Try the clips that failed in an earlier run again.")
+@click.option("--height", default=None, help="Runners' height, when all clips are of one runner.")
+@click.option("--capture-fps", type=float, default=None, help="Frame rate the phone filmed at (slow-motion clips).")
+@click.option("--model", type=click.Path(), default=None, help="A pose landmarker .task bundle.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
+def batch(pattern, out, workers, scheduler, report, retry_failed, height, capture_fps, model, progress):
+    """Analyse every video in a folder or glob PATTERN into one batch folder, with one combined table."""
+    from .batch import run_batch
+    from .errors import UsageError
+
+    if workers is not None and workers < 1:
+        raise UsageError("--workers must be at least 1")
+    height_m = _runner_info(None, height, None, None).height_m
+    bar = _progress_bar(progress)
+    try:
+        record = run_batch(pattern, out, workers=workers, scheduler=scheduler, report=report,
+                           retry_failed=retry_failed, height_m=height_m, capture_fps=capture_fps, model=model,
+                           progress=bar)
+    finally:
+        bar.close()
+    click.echo(f"videos: {record['videos']}; analysed now: {record['analysed_now']}; failed now: {record['failed_now']}; "
+               f"skipped (done before): {len(record['skipped'])}; duplicates: {len(record['duplicates'])}")
+    click.echo(f"table:  {out}/summary_all.csv ({record['clips_in_table']} clips)")
+    if record["failures_total"]:
+        click.echo(f"failures: {out}/failures.csv ({record['failures_total']} clips)")
+
+
+@cli.command()
 @click.option("--model", type=click.Path(), default=None, help="Check this .task bundle instead of the bundled one.")
 def info(model):
     """Versions, and the pose model in use (checked by sha256)."""
