@@ -104,3 +104,35 @@ def match_steps(steps, truth: dict, tolerance_s: float | None = None):
             row["to_error_frames"] = int(s["to_frame"]) - int(cand.loc[j, "to_frame"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: Metrics whose per-step truth the synthetic truth files carry under the same name.
+VALIDATED_METRICS = ("overstride_cm", "shank_angle_deg", "knee_flexion_ic_deg", "peak_knee_flexion_deg",
+                     "foot_angle_ic_deg", "vertical_oscillation_cm", "contact_time_s", "pelvic_drop_deg",
+                     "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg")
+
+
+def metric_errors(result, truth: dict):
+    """Per metric and side, gaitlab's median over matched steps against the truth's median.
+
+    Returns a DataFrame: ``metric``, ``side``, ``n_steps``, ``measured``, ``truth``, ``error``
+    (measured - truth), with cadence (steps/min, both sides) first.
+    """
+    import pandas as pd
+
+    rows = [{"metric": "cadence_spm", "side": "both", "n_steps": int(result.valid_steps.shape[0]),
+             "measured": float(result.cadence["both"]), "truth": float(truth["summary"]["cadence_spm"])}]
+    matched = match_steps(result.valid_steps, truth)
+    for metric in VALIDATED_METRICS:
+        if metric not in matched.columns or f"true_{metric}" not in matched.columns:
+            continue
+        for side in SIDES:
+            m = matched[matched.side == side]
+            measured = m[metric].astype(float)
+            if not np.isfinite(measured).any():
+                continue
+            rows.append({"metric": metric, "side": side, "n_steps": int(np.isfinite(measured).sum()),
+                         "measured": float(np.nanmedian(measured)), "truth": float(m[f"true_{metric}"].median())})
+    out = pd.DataFrame(rows)
+    out["error"] = out.measured - out.truth
+    return out
