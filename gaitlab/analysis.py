@@ -15,7 +15,7 @@ from .events import detect_events_frontal, detect_events_side, rhythm
 from .landmarks import Landmarks
 from .metrics.frontal import frontal_metrics, pelvis_level_deg
 from .metrics.sagittal import sagittal_metrics
-from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps
+from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps, resample_uniform
 from .references import constant
 from .result import AnalysisResult
 from .steps import build_steps
@@ -70,10 +70,20 @@ WALKING_MAX_CADENCE_SPM = 150.0
 WALKING_BOTH_FEET_DOWN = 0.20
 
 
+#: Feet that move less than this many leg lengths relative to the pelvis are standing still (a still
+#: runner measured 0.045, walking in place 0.085, running 0.28-1.1).
+STILL_MAX_LEG_MOTION = 0.06
+#: The runner must be in view in at least this fraction of the clip's frames.
+MIN_IN_VIEW = 0.5
+
+
 def check_rhythm(rh: dict, config: AnalysisConfig, fps: float) -> None:
     """Refuse clips that are not steady running, before looking for events: walking (double support
     at a walking rhythm), no rhythm at all, or slow motion (unless the capture rate was given)."""
     cadence, both = rh["cadence_spm"], rh["both_feet_down"]
+    if np.isfinite(rh.get("leg_motion", np.nan)) and rh["leg_motion"] < STILL_MAX_LEG_MOTION:
+        raise AnalysisError("the person in view is standing still, not running",
+                            "film the runner while running, for at least 10 seconds")
     fast = np.isfinite(cadence) and cadence >= WALKING_MAX_CADENCE_SPM
     if np.isfinite(both) and both >= WALKING_BOTH_FEET_DOWN and not fast:
         raise AnalysisError(
@@ -167,9 +177,10 @@ def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: 
 
 
 def clean_landmarks(lm: Landmarks, view: View) -> Landmarks:
-    """The landmarks every event and metric is computed from: leg swaps repaired, gaps filled,
-    spikes removed, smoothed (:mod:`gaitlab.preprocess`)."""
-    return fill_and_smooth(repair_leg_swaps(lm, view))
+    """The landmarks every event and metric is computed from: resampled to a steady rate (variable
+    frame rate clips), leg swaps repaired, gaps filled, spikes removed, smoothed
+    (:mod:`gaitlab.preprocess`). Step frame numbers index these landmarks' time axis."""
+    return fill_and_smooth(repair_leg_swaps(resample_uniform(lm), view))
 
 
 def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
@@ -186,6 +197,11 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
                             f"film at {constant('timing_min_fps'):.0f} fps, or at least 30 fps")
     if lm.detected.sum() < 10:
         raise AnalysisError("the runner is visible in too few frames to analyse")
+    if lm.detected.mean() < MIN_IN_VIEW:
+        seen = float(np.sum(np.diff(lm.time, append=lm.time[-1])[lm.detected]))
+        raise AnalysisError(f"the runner is in view in only {lm.detected.mean():.0%} of the clip "
+                            f"({seen:.1f} of {lm.time[-1] - lm.time[0]:.1f} s)",
+                            "keep the runner's whole body in the frame for the whole clip")
     cuts = find_cuts(lm)
     if cuts.size:
         times = ", ".join(f"{lm.time[i]:.1f} s" for i in cuts[:6])
@@ -215,7 +231,7 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     if view.kind == "side":
         metrics = sagittal_metrics(clean, steps, view.facing, height_m=runner.height_m)
     else:
-        tilt, pelvis_quality = pelvis_tilt_signal(lm, view)
+        tilt, pelvis_quality = pelvis_tilt_signal(clean, view)
         roll = estimate_roll_frontal(clean, tilt, steps, view)
         quality["camera_roll"] = roll
         quality["pelvis"] = pelvis_quality
@@ -244,7 +260,7 @@ def rhythm_by_shot(lm: Landmarks) -> pd.DataFrame:
         shot = lm.select(slice(int(a), int(b)))
         view = detect_view(shot)
         rh = rhythm(fill_and_smooth(shot), view) if view.kind != "oblique" and b - a >= 12 else \
-            {"cadence_spm": float("nan"), "both_feet_down": float("nan")}
+            {"cadence_spm": float("nan"), "both_feet_down": float("nan"), "leg_motion": float("nan")}
         rows.append({"shot": k, "first_frame": int(shot.frame[0]), "last_frame": int(shot.frame[-1]),
                      "start_s": float(shot.time[0]), "end_s": float(shot.time[-1]), "view": view.kind,
                      "cadence_spm": rh["cadence_spm"], "both_feet_down": rh["both_feet_down"]})

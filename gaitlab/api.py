@@ -69,19 +69,16 @@ def build_steps(events: pd.DataFrame, view: View) -> pd.DataFrame:
     return _build_steps(events, "initial_contact" if view.kind == "side" else "midstance")
 
 
-def compute_metrics(clean: Landmarks, steps: pd.DataFrame, view: View, *, height_m: float | None = None,
-                    raw: Landmarks | None = None) -> pd.DataFrame:
-    """Per-step metrics for the view: sagittal from the side, frontal from behind or in front.
-
-    Frontal views need the pelvis measurement recorded during pose estimation, taken from ``raw``
-    (the landmarks before cleaning; default ``clean``)."""
+def compute_metrics(clean: Landmarks, steps: pd.DataFrame, view: View, *, height_m: float | None = None) -> pd.DataFrame:
+    """Per-step metrics for the view: sagittal from the side, frontal from behind or in front
+    (with the pelvis measurement recorded during pose estimation)."""
     from .analysis import estimate_roll_frontal
     from .metrics.frontal import frontal_metrics
     from .metrics.sagittal import sagittal_metrics
 
     if view.kind == "side":
         return sagittal_metrics(clean, steps, view.facing, height_m=height_m)
-    tilt, info = pelvis_tilt_signal(raw or clean, view)
+    tilt, info = pelvis_tilt_signal(clean, view)
     roll = estimate_roll_frontal(clean, tilt, steps, view)
     return frontal_metrics(clean, steps, tilt if info["measurable"] else None, roll_deg=roll["roll_deg"])
 

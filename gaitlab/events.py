@@ -146,11 +146,27 @@ def rhythm(lm: Landmarks, view) -> dict:
     for side in SIDES:
         low = _nan_interp(np.fmax(lm.xy(f"{side}_heel")[:, 1], lm.xy(f"{side}_foot_index")[:, 1]))
         if not np.isfinite(low).all():
-            return {"cadence_spm": 60.0 / step if step else float("nan"), "both_feet_down": float("nan")}
+            return {"cadence_spm": 60.0 / step if step else float("nan"), "both_feet_down": float("nan"),
+                    "leg_motion": leg_motion(lm)}
         ground = percentile_filter(low, 90, size=window, mode="nearest")
         down.append((ground - low) / leg < FOOT_DOWN_LEG)
     return {"cadence_spm": 60.0 / step if step else float("nan"),
-            "both_feet_down": float(np.mean(down[0] & down[1]))}
+            "both_feet_down": float(np.mean(down[0] & down[1])), "leg_motion": leg_motion(lm)}
+
+
+def leg_motion(lm: Landmarks) -> float:
+    """How far the feet move relative to the pelvis over the clip, in leg lengths: the larger of
+    the two ankles' spread (5th to 95th percentile of their offset from the hip midpoint). Running
+    moves them most of a leg length; a person standing still, a few hundredths."""
+    leg = float(np.nanmedian(leg_length_px(lm)))
+    hips = 0.5 * (lm.xy("left_hip") + lm.xy("right_hip"))
+    spreads = []
+    for side in SIDES:
+        rel = lm.xy(f"{side}_ankle") - hips
+        if np.isfinite(rel).any():
+            lo, hi = np.nanpercentile(rel, [5, 95], axis=0)
+            spreads.append(float(np.linalg.norm(hi - lo)))
+    return max(spreads) / leg if spreads and np.isfinite(leg) and leg > 0 else float("nan")
 
 
 def subframe_extremum(y: np.ndarray, i: int) -> float:

@@ -140,6 +140,49 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
     return lm.replace(image=image, world=world, visibility=vis, presence=pres, attrs=_log(lm, log))
 
 
+#: Frame intervals that differ from the typical one by more than this fraction mark a
+#: variable-frame-rate clip.
+VFR_TOLERANCE = 0.1
+
+
+def resample_uniform(lm: Landmarks) -> Landmarks:
+    """Landmarks of a variable-frame-rate clip resampled onto a steady time grid at its typical
+    frame interval (the median), by linear interpolation in time; others are returned as they are.
+
+    Every later stage counts time in frames, so it needs evenly spaced samples. ``frame`` then
+    holds, for each sample, the decoded frame nearest in time (for showing it); a sample between a
+    detected and an undetected frame is undetected.
+    """
+    n = lm.n_frames
+    if n < 3:
+        return lm
+    dt = np.diff(lm.time)
+    typical = float(np.median(dt))
+    if typical <= 0 or np.all(np.abs(dt - typical) <= VFR_TOLERANCE * typical):
+        return lm
+    t = np.arange(lm.time[0], lm.time[-1] + 0.5 * typical, typical)
+    pos = np.clip(np.interp(t, lm.time, np.arange(n)), 0, n - 1)
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, n - 1)
+    w = pos - i0
+
+    def interp(a):
+        a = np.asarray(a, float)
+        shape = (-1,) + (1,) * (a.ndim - 1)
+        return a[i0] * (1 - w.reshape(shape)) + a[i1] * w.reshape(shape)
+
+    both_seen = lm.detected[i0] & lm.detected[i1]
+    image, world = interp(lm.image), interp(lm.world)
+    image[~both_seen] = np.nan
+    world[~both_seen] = np.nan
+    attrs = _log(lm, {"step": "resample_uniform", "frames_in": n, "samples_out": int(t.size),
+                      "interval_s": typical})
+    return Landmarks(frame=lm.frame[np.rint(pos).astype(int)], time=t, image=image, world=world,
+                     visibility=np.where(both_seen[:, None], interp(lm.visibility), 0.0),
+                     presence=np.where(both_seen[:, None], interp(lm.presence), 0.0), attrs=attrs,
+                     frame_signals={k: interp(v) for k, v in lm.frame_signals.items()})
+
+
 #: Gaps (frames without a person) up to this long are filled by linear interpolation.
 MAX_GAP_S = 0.15
 #: Low-pass cut-off for keypoint trajectories (Hz); running kinematics hold little power above it.

@@ -3,6 +3,8 @@ smallest detectable difference, the reference and how sure gaitlab is of each nu
 
 One row per metric and side (``left``, ``right``) plus a ``both`` row that carries the asymmetry.
 Metric names, labels, units, references and uncertainties come from ``data/references.json``.
+A metric marked there as not validated (``"validated": {"ok": false}``) is summarised as not
+measurable, with the reason; its per-step values stay in the steps table for research.
 """
 
 from __future__ import annotations
@@ -85,6 +87,10 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, pelv
         pelvic = name.startswith("pelvic_drop")
         measurable = pelvis_measurable if pelvic else bool(np.isfinite(steps[name].astype(float)).any())
         reason = pelvis_reason if pelvic else "not measured (needs the runner's height)" if name.endswith("_cm") else "not measured"
+        validation = spec.get("validated", {"ok": True})
+        if measurable and not validation["ok"]:
+            # Measured per step (steps table, for research), but not accurate enough to report.
+            measurable, reason = False, f"not measurable from this video: {validation['text']}"
         rows += _metric_rows(name, spec, steps, measurable=measurable, not_measurable_reason=reason,
                              approximate=bool(spec.get("timing")) and fps < constant("timing_min_fps"))
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -46,12 +46,12 @@ def ffmpeg():
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def run_cli(*args, cwd=None, env=None):
+def run_cli(*args, cwd=None, env=None, timeout=900):
     """Run the real ``gaitlab`` entry point; returns CompletedProcess with text stdout/stderr."""
     exe = Path(sys.executable).with_name("gaitlab")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "gaitlab"]
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, **(env or {})}, timeout=900)
+                          env={**os.environ, **(env or {})}, timeout=timeout)
 
 
 def sample_manifest() -> dict:

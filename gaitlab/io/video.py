@@ -31,6 +31,9 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 
 import cv2  # noqa: E402
 
+# The variables above only work if cv2 was not imported before this module; set the level directly too.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
 from ..errors import VideoError  # noqa: E402
 
 #: Containers larger than this many pixels per frame are refused (8K is 33 Mpx).

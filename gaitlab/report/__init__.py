@@ -29,7 +29,7 @@ def prepare(result):
 
     view = View.from_dict(result.view)
     clean = clean_landmarks(result.landmarks, view)
-    tilt = pelvis_tilt_signal(result.landmarks, view)[0] if view.kind in ("rear", "front") else None
+    tilt = pelvis_tilt_signal(clean, view)[0] if view.kind in ("rear", "front") else None
     return clean, tilt
 
 

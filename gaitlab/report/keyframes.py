@@ -44,6 +44,11 @@ class KeyFrame:
     from_video: bool
 
 
+def validated(metric: str) -> bool:
+    """Whether a metric is accurate enough to be shown as a number (``references.json``)."""
+    return bool(reference_data()["metrics"][metric].get("validated", {"ok": True})["ok"])
+
+
 def typical_step(steps: pd.DataFrame, side: str, view: str) -> dict | None:
     """The valid step of ``side`` whose metrics are jointly closest to the side's medians (sum of
     absolute deviations in units of each metric's interquartile range)."""
@@ -141,11 +146,13 @@ def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, 
             cv2.line(img, _pt(centre - half * d), _pt(centre + half * d), MEASURE_BGR, 2, cv2.LINE_AA)
             cv2.line(img, _pt(centre - half * np.array([1, 0])), _pt(centre + half * np.array([1, 0])),
                      CENTRE_BGR, 1, cv2.LINE_AA)
-            if np.isfinite(step.get("pelvic_drop_deg", np.nan)):
+            if np.isfinite(step.get("pelvic_drop_deg", np.nan)) and validated("pelvic_drop_deg"):
                 text.append(f"pelvic drop {step['pelvic_drop_deg']:+.1f} deg")
         if text:
             _label(img, text[0], (centre[0] - 70, centre[1] - 16))
-        return f"{side} midstance: pelvis line as measured (grey: level)"
+        if validated("pelvic_drop_deg"):
+            return f"{side} midstance: pelvis line as measured (grey: level)"
+        return f"{side} midstance: the pelvis line gaitlab traced (grey: level); judge the drop by eye"
     if event == "initial_contact" or event == "toe_off":
         return f"{side} {'initial contact' if event == 'initial_contact' else 'toe-off'}"
     return ""

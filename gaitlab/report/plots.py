@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..references import data as reference_data
+from .keyframes import validated
 
 SIDE_COLOURS = {"left": "#1f8ceb", "right": "#fa7828"}
 #: Metrics plotted step by step, per view.
@@ -45,7 +46,8 @@ def per_step_plot(steps: pd.DataFrame, view: str) -> bytes | None:
     valid = steps[steps.valid].copy()
     if "step_time_s" in valid.columns:
         valid["cadence_spm"] = 60.0 / valid["step_time_s"]
-    metrics = [m for m in PER_STEP.get(view, ()) if m in valid.columns and np.isfinite(valid[m].astype(float)).any()]
+    metrics = [m for m in PER_STEP.get(view, ()) if m in valid.columns and np.isfinite(valid[m].astype(float)).any()
+               and validated(m)]
     if not metrics:
         return None
     fig, axes, plt = _figure(len(metrics))
@@ -129,7 +131,7 @@ def clip_cycle_plot(result, clean, tilt: np.ndarray | None) -> bytes | None:
         lean = angle_to_vertical_deg(pelvis, shoulders, np.array([facing, 0.0]), (0.0, -1.0))
         curves["Trunk lean (deg, + = forward)"] = {s: cycle_curves(lean, steps, s) for s in ("left", "right")}
     else:
-        if tilt is not None:
+        if tilt is not None and validated("pelvic_drop_deg"):
             # + = the other side lower during this side's stance (contralateral drop convention).
             curves["Pelvis tilt (deg, + = the other side lower)"] = {
                 "left": cycle_curves(tilt, steps, "left"), "right": cycle_curves(-tilt, steps, "right")}
