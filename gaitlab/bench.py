@@ -3,6 +3,7 @@
     python -m gaitlab.bench                 # 720p and 1080p clips, and a 10-minute clip against a 10-second one
     python -m gaitlab.bench --quick         # without the 10-minute clip
     python -m gaitlab.bench --work DIR      # where the benchmark clips are made and kept (default ~/.cache/gaitlab-bench)
+    python -m gaitlab.bench --batch         # gaitlab batch on 10 clips with 1 and with 2 workers
 
 For each clip, on this machine in one run:
 
@@ -115,11 +116,43 @@ def _row(name: str, model: float, e2e: dict) -> str:
             f"{e2e['wall_s']:7.1f}  {stages}")
 
 
+#: Clips of the batch benchmark: the committed samples and real clips from ../shared/videos.
+BATCH_SHARED = ("zzzhushi_male_side.mp4", "radluy_posterior_overground_openpose_overlay.mp4",
+                "radluy_sagittal_overground_openpose_overlay.mp4", "jacky1107_jog_in_place_anterior_A.mp4",
+                "jacky1107_walk_anterior_control.mp4")
+
+
+def batch_speedup(work: Path, source_dir: Path) -> None:
+    """``gaitlab batch`` on 10 clips, with 1 worker and with 2, each into a fresh folder."""
+    import shutil
+
+    from .batch import run_batch
+
+    samples = Path(__file__).resolve().parents[1] / "sample_videos"
+    folder = work / "batch_clips"
+    folder.mkdir(parents=True, exist_ok=True)
+    clips = sorted(samples.glob("*.mp4")) + [source_dir / name for name in BATCH_SHARED]
+    for clip in clips:
+        if not (folder / clip.name).exists():
+            shutil.copy(clip, folder / clip.name)
+    times = {}
+    for workers in (1, 2):
+        out = work / f"batch_out_{workers}"
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        record = run_batch(str(folder), out, workers=workers)
+        times[workers] = time.perf_counter() - t
+        print(f"batch of {record['videos']} clips, {workers} worker(s): {times[workers]:.1f} s "
+              f"({record['clips_in_table']} in the table, {record['failures_total']} failed)", flush=True)
+    print(f"speed-up with 2 workers: {times[1] / times[2]:.2f}x")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m gaitlab.bench", description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path.home() / ".cache" / "gaitlab-bench")
     ap.add_argument("--source", type=Path, default=DEFAULT_SOURCE)
     ap.add_argument("--quick", action="store_true", help="skip the 10-minute clip")
+    ap.add_argument("--batch", action="store_true", help="only the batch benchmark (10 clips, 1 and 2 workers)")
     ap.add_argument("--seconds", type=float, default=30.0, help="length of the 720p and 1080p clips")
     ap.add_argument("--child", nargs=2, metavar=("VIDEO", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("--child-model", metavar="VIDEO", help=argparse.SUPPRESS)
@@ -135,6 +168,9 @@ def main(argv=None) -> int:
     if not args.source.is_file():
         sys.exit(f"benchmark source clip not found: {args.source} (give --source)")
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.batch:
+        batch_speedup(args.work, args.source.parent)
+        return 0
     s = int(args.seconds)
     clips = {f"720p, {s} s": make_clip(args.source, args.work / f"bench_720p_{s}s.mp4", args.seconds),
              f"1080p, {s} s": make_clip(args.source, args.work / f"bench_1080p_{s}s.mp4", args.seconds, 1920)}

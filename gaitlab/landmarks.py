@@ -179,6 +179,25 @@ class Landmarks:
             attrs=dict(attrs or {}),
         )
 
+    # -- exports ----------------------------------------------------------------------------
+    def to_trc(self, path: str | os.PathLike) -> Path:
+        """Write the world landmarks as an OpenSim marker file (``.trc``): one marker per keypoint,
+        metres, OpenSim's axes (Y up): BlazePose's world x, -y, -z (its y points down and its z
+        toward the camera). Frames without a person are left blank, as OpenSim expects for gaps."""
+        path = Path(path)
+        n, k = self.n_frames, len(KEYPOINTS)
+        rate = self.fps if np.isfinite(self.fps) else 0.0
+        xyz = self.world.astype(float) * np.array([1.0, -1.0, -1.0])
+        lines = [f"PathFileType\t4\t(X/Y/Z)\t{path.name}",
+                 "DataRate\tCameraRate\tNumFrames\tNumMarkers\tUnits\tOrigDataRate\tOrigDataStartFrame\tOrigNumFrames",
+                 f"{rate:.3f}\t{rate:.3f}\t{n}\t{k}\tm\t{rate:.3f}\t1\t{n}",
+                 "Frame#\tTime\t" + "\t\t\t".join(KEYPOINTS) + "\t\t",
+                 "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, k + 1)), ""]
+        cells = np.where(np.isfinite(xyz), np.char.mod("%.5f", xyz), "").reshape(n, 3 * k)
+        body = [f"{i + 1}\t{t:.5f}\t" + "\t".join(row) for i, (t, row) in enumerate(zip(self.time, cells))]
+        path.write_text("\n".join(lines + body) + "\n")
+        return path
+
     # -- files ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write a Parquet file (atomically: a temporary name, then renamed)."""

@@ -77,3 +77,23 @@ def test_mirror_permutation_swaps_sides_and_is_an_involution():
     assert KEYPOINTS[perm[KEYPOINT_INDEX["left_knee"]]] == "right_knee"
     assert KEYPOINTS[perm[KEYPOINT_INDEX["nose"]]] == "nose"
     assert (perm[perm] == np.arange(33)).all()
+
+
+def test_trc_export_is_an_opensim_marker_file(tmp_path):
+    from gaitlab.landmarks import Landmarks
+    from gaitlab.schema import KEYPOINTS
+
+    t, k = 5, len(KEYPOINTS)
+    world = np.arange(t * k * 3, dtype=float).reshape(t, k, 3) / 100
+    world[2] = np.nan  # a frame without a person
+    lm = Landmarks(frame=np.arange(t), time=np.arange(t) / 50, image=np.zeros((t, k, 3)), world=world,
+                   visibility=np.ones((t, k)), presence=np.ones((t, k)))
+    lines = lm.to_trc(tmp_path / "run.trc").read_text().splitlines()
+    assert lines[0].split("\t")[:2] == ["PathFileType", "4"]
+    assert lines[2].split("\t")[:5] == ["50.000", "50.000", "5", "33", "m"]
+    assert lines[3].split("\t")[2] == "nose" and lines[4].split("\t")[2:5] == ["X1", "Y1", "Z1"]
+    first = lines[6].split("\t")
+    assert first[:2] == ["1", "0.00000"]
+    assert [float(v) for v in first[2:5]] == [world[0, 0, 0], -world[0, 0, 1], -world[0, 0, 2]]  # Y up
+    assert lines[8].split("\t")[2] == ""  # the gap stays blank
+    assert len(lines) == 6 + t

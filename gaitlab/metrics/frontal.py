@@ -4,8 +4,10 @@
 pelvic_drop_deg             pelvis tilt at midstance relative to its tilt at initial contacts,
                             + = the swing side lower (contralateral pelvic drop, Bramah 2018)
 pelvic_drop_peak_deg        the largest such drop between IC and TO
-knee_fppa_deg               frontal plane projection angle of the stance knee (hip-knee-ankle) at
-                            the frame of deepest knee bend in stance, + = valgus
+knee_fppa_deg               frontal plane projection angle of the stance knee at the frame of
+                            deepest knee bend in stance: thigh (hip->knee) against the shank axis
+                            measured from the image (:mod:`gaitlab.limbs`), + = valgus
+shank_axis_measured         True when that shank axis was found (else the knee->ankle keypoints)
 hip_adduction_deg           stance femur (hip->knee) from vertical at the same frame, + = knee
                             toward the midline
 ==========================  ======================================================================
@@ -31,10 +33,11 @@ import pandas as pd
 
 from ..geometry import fppa_deg, frontal_inclination_deg
 from ..landmarks import Landmarks
+from ..limbs import segment_directions
 from .sagittal import window_index
 
 FRONTAL_COLUMNS = ["pelvic_drop_deg", "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg",
-                   "deepest_knee_frame"]
+                   "deepest_knee_frame", "shank_axis_measured"]
 
 
 def pelvis_level_deg(tilt: np.ndarray, midstance_frames: np.ndarray) -> float:
@@ -79,7 +82,14 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     down = np.array([-np.sin(r), np.cos(r)])
     hip, knee, ankle = kp("hip", deep), kp("knee", deep), kp("ankle", deep)
     other_hip = kp("hip", deep, stance=False)
-    fppa = np.where(has_to, fppa_deg(hip, knee, ankle, other_hip), np.nan)
+    # The shank as its own edges show it (BlazePose draws the ankles toward the midline), with the
+    # knee moved onto that axis; the keypoints where the edges were not found.
+    shank_dir, shank_centre, shank_measured = segment_directions(lm.frame_signals, "shank", np.maximum(deep, 0),
+                                                                 knee, ankle)
+    unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
+    knee_joint = np.where(shank_measured[:, None],
+                          shank_centre + unit * np.sum((knee - shank_centre) * unit, axis=-1, keepdims=True), knee)
+    fppa = np.where(has_to, fppa_deg(hip, knee_joint, knee_joint + shank_dir, other_hip), np.nan)
     adduction = np.where(has_to, frontal_inclination_deg(hip, knee, other_hip, down), np.nan)
 
     drop = np.full(len(steps), np.nan)
@@ -100,5 +110,6 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
         "knee_fppa_deg": fppa,
         "hip_adduction_deg": adduction,
         "deepest_knee_frame": deep,
+        "shank_axis_measured": shank_measured & has_to,
     }, index=steps.index)
     return out[FRONTAL_COLUMNS]

@@ -225,6 +225,8 @@ def clip_quality(result) -> list[str]:
     out = []
     fps = float(q.get("fps", lm.fps))
     view = result.view.get("kind")
+    if view == "side" and not (result.runner or {}).get("height_m"):
+        out.append(words["no_height"])
     if view == "side" and fps < constant("timing_min_fps"):
         out.append(words["timing_fps"].format(fps=f"{fps:.0f}", frame_ms=f"{1000 / fps:.0f}"))
     valid = result.valid_steps

@@ -112,7 +112,7 @@ def _annotate_side(img, xy: np.ndarray, step: dict, event: str, facing: int, ind
         if np.isfinite(step.get("overstride_cm", np.nan)):
             text = f"overstride {step['overstride_cm']:.{decimals['overstride_cm']}f} cm"
         else:
-            text = f"overstride {step['overstride_leg']:.2f} leg"
+            text = f"overstride {step['overstride_leg']:.2f} leg lengths"
         _label(img, text, (min(hip[0], heel[0]) - 10, heel[1] + 24))
         # Shank: the line it was measured along, and a vertical reference at the knee.
         length = np.linalg.norm(ankle - knee)
