@@ -218,6 +218,8 @@ def run_batch(pattern: str, out: str | Path, *, workers: int | None = None, sche
     started = time.perf_counter()
     jobs, skipped, duplicates = plan(videos, out, report=report, retry_failed=retry_failed, height_m=height_m,
                                      capture_fps=capture_fps, model=model)
+    # Largest files first, so the last clips to finish are short ones and no worker idles long.
+    jobs.sort(key=lambda j: -Path(j.video).stat().st_size)
     state = {"done": 0}
 
     def tick():

@@ -122,6 +122,12 @@ BATCH_SHARED = ("zzzhushi_male_side.mp4", "radluy_posterior_overground_openpose_
                 "jacky1107_walk_anterior_control.mp4")
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (user + system)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def batch_speedup(work: Path, source_dir: Path) -> None:
     """``gaitlab batch`` on 10 clips, with 1 worker and with 2, each into a fresh folder."""
     import shutil
@@ -140,10 +146,13 @@ def batch_speedup(work: Path, source_dir: Path) -> None:
         out = work / f"batch_out_{workers}"
         shutil.rmtree(out, ignore_errors=True)
         t = time.perf_counter()
+        cpu0 = _cpu_seconds()
         record = run_batch(str(folder), out, workers=workers)
         times[workers] = time.perf_counter() - t
-        print(f"batch of {record['videos']} clips, {workers} worker(s): {times[workers]:.1f} s "
-              f"({record['clips_in_table']} in the table, {record['failures_total']} failed)", flush=True)
+        cores = (_cpu_seconds() - cpu0) / times[workers]
+        print(f"batch of {record['videos']} clips, {workers} worker(s): {times[workers]:.1f} s, "
+              f"{cores:.2f} cores busy on average ({record['clips_in_table']} in the table, "
+              f"{record['failures_total']} failed)", flush=True)
     print(f"speed-up with 2 workers: {times[1] / times[2]:.2f}x")
 
 
