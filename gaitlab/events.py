@@ -342,24 +342,26 @@ def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.Da
 
 
 def _add_midstance(events: pd.DataFrame) -> pd.DataFrame:
+    """Add a midstance halfway between each IC and the same foot's next TO (when that TO comes
+    before the foot's next IC), for all contacts at once."""
     if events.empty:
         return events
-    rows = []
+    parts = [events]
     for side in SIDES:
-        ev = events[events.side == side].sort_values("time_s")
-        ics = ev[ev.event == "initial_contact"]
-        tos = ev[ev.event == "toe_off"]
-        for _, ic in ics.iterrows():
-            nxt = tos[tos.time_s > ic.time_s]
-            if nxt.empty:
-                continue
-            to = nxt.iloc[0]
-            later_ic = ics[ics.time_s > ic.time_s]
-            if not later_ic.empty and later_ic.iloc[0].time_s < to.time_s:
-                continue
-            t_ms = 0.5 * (ic.time_s + to.time_s)
-            frame = int(round(0.5 * (ic.frame + to.frame)))
-            rows.append({"side": side, "event": "midstance", "frame": frame, "time_s": t_ms,
-                         "method": "halfway between IC and TO"})
-    out = pd.concat([events, pd.DataFrame(rows, columns=EVENT_COLUMNS)], ignore_index=True)
+        ev = events[events.side == side]
+        ic = ev[ev.event == "initial_contact"].sort_values("time_s")
+        to = ev[ev.event == "toe_off"].sort_values("time_s")
+        if ic.empty or to.empty:
+            continue
+        t_ic, t_to = ic.time_s.to_numpy(float), to.time_s.to_numpy(float)
+        j = np.searchsorted(t_to, t_ic, side="right")
+        next_ic = np.append(t_ic[1:], np.inf)
+        ok = j < t_to.size
+        ok[ok] &= t_to[j[ok]] < next_ic[ok]
+        jj = j[ok]
+        parts.append(pd.DataFrame({
+            "side": side, "event": "midstance",
+            "frame": np.rint(0.5 * (ic.frame.to_numpy(float)[ok] + to.frame.to_numpy(float)[jj])).astype(int),
+            "time_s": 0.5 * (t_ic[ok] + t_to[jj]), "method": "halfway between IC and TO"}, columns=EVENT_COLUMNS))
+    out = pd.concat(parts, ignore_index=True)
     return out.sort_values(["time_s", "side"]).reset_index(drop=True)

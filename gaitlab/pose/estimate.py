@@ -70,58 +70,84 @@ class _PixelMeasures:
     def __init__(self, track: bool):
         self.waistband = WaistbandTracker() if track else None
 
-    def __call__(self, rgb: np.ndarray, poses: Poses) -> list[dict]:
-        out = []
+    def __call__(self, rgb: np.ndarray, poses: Poses) -> np.ndarray:
+        """(P, len(PIXEL_SIGNALS)) float32, one row per pose found."""
+        out = np.empty((poses.count, len(PIXEL_SIGNALS)), np.float32)
         for k in range(poses.count):
             xy = poses.image[k, :, :2]
             if self.waistband is not None:
                 tilt, quality = self.waistband.update(rgb, xy)
             else:
                 tilt, quality = waistband_tilt(rgb, xy)
-            out.append({"pelvis_tilt_deg": tilt, "pelvis_tilt_quality": quality,
-                        **limb_axes(rgb, xy, KEYPOINT_INDEX)})
+            axes = limb_axes(rgb, xy, KEYPOINT_INDEX)
+            out[k] = [tilt, quality] + [axes[name] for name in PIXEL_SIGNALS[2:]]
         if not poses.count and self.waistband is not None:
             self.waistband.prior = None
         return out
 
 
-def _empty_pixels() -> dict:
-    return {"pelvis_tilt_deg": np.nan, "pelvis_tilt_quality": 0.0, **empty_axes()}
+#: Pixel-signal values of a frame without the runner.
+EMPTY_PIXELS = np.array([np.nan, 0.0] + [empty_axes()[name] for name in PIXEL_SIGNALS[2:]], np.float32)
 
 
-class _Collector:
-    """Accumulates one pose per frame into compact float32 arrays."""
+class _FrameStore:
+    """Every frame's poses (up to ``slots`` people) in preallocated float32 arrays that double when
+    full, so memory per frame is a few kilobytes of numbers, not Python objects."""
 
-    def __init__(self):
-        self.rows: list[tuple] = []
+    def __init__(self, slots: int, capacity: int):
+        self.slots, self.n = slots, 0
+        k = len(KEYPOINTS)
+        self._shapes = {"index": ((), np.int64, 0), "time": ((), np.float64, np.nan),
+                        "change": ((), np.float32, np.nan), "count": ((), np.int16, 0),
+                        "image": ((slots, k, 3), np.float32, np.nan), "world": ((slots, k, 3), np.float32, np.nan),
+                        "visibility": ((slots, k), np.float32, 0.0), "presence": ((slots, k), np.float32, 0.0),
+                        "pixels": ((slots, len(PIXEL_SIGNALS)), np.float32, np.nan)}
+        self.a = {name: np.full((max(capacity, 16),) + shape, fill, dtype)
+                  for name, (shape, dtype, fill) in self._shapes.items()}
 
-    def add(self, index: int, t: float, poses: Poses, which: int | None, change: float, pixels: list[dict]):
-        if which is None or poses.count == 0:
-            self.rows.append((index, t, None, change, _empty_pixels()))
-        else:
-            self.rows.append((index, t, (poses.image[which], poses.world[which],
-                                         poses.visibility[which], poses.presence[which]), change,
-                              pixels[which] if which < len(pixels) else _empty_pixels()))
+    def add(self, index: int, t: float, change: float, poses: Poses) -> int:
+        if self.n == len(self.a["index"]):
+            for name, (shape, dtype, fill) in self._shapes.items():
+                grown = np.full((2 * self.n,) + shape, fill, dtype)
+                grown[:self.n] = self.a[name]
+                self.a[name] = grown
+        i, c = self.n, min(poses.count, self.slots)
+        a = self.a
+        a["index"][i], a["time"][i], a["change"][i], a["count"][i] = index, t, change, c
+        a["image"][i, :c], a["world"][i, :c] = poses.image[:c], poses.world[:c]
+        a["visibility"][i, :c], a["presence"][i, :c] = poses.visibility[:c], poses.presence[:c]
+        self.n += 1
+        return i
 
-    def arrays(self):
-        n, k = len(self.rows), len(KEYPOINTS)
-        image = np.full((n, k, 3), np.nan, np.float32)
-        world = np.full((n, k, 3), np.nan, np.float32)
-        vis = np.zeros((n, k), np.float32)
-        pres = np.zeros((n, k), np.float32)
-        frame = np.array([r[0] for r in self.rows], dtype=np.int64)
-        raw_t = np.array([r[1] for r in self.rows], dtype=np.float64)
-        found = np.array([r[2] is not None for r in self.rows], dtype=bool)
-        change = np.array([r[3] for r in self.rows], dtype=np.float32)
-        if found.any():
-            data = [r[2] for r in self.rows if r[2] is not None]
-            image[found] = np.stack([d[0] for d in data])
-            world[found] = np.stack([d[1] for d in data])
-            vis[found] = np.stack([d[2] for d in data])
-            pres[found] = np.stack([d[3] for d in data])
-        signals = {"scene_change": change}
-        signals.update({name: np.array([r[4][name] for r in self.rows], dtype=np.float32) for name in PIXEL_SIGNALS})
-        return frame, raw_t, image, world, vis, pres, signals
+    def set_pixels(self, i: int, values: np.ndarray) -> None:
+        c = min(len(values), self.slots)
+        self.a["pixels"][i, :c] = values[:c]
+
+    def poses(self, i: int) -> Poses:
+        c = int(self.a["count"][i])
+        return Poses(self.a["image"][i, :c], self.a["world"][i, :c], self.a["visibility"][i, :c],
+                     self.a["presence"][i, :c])
+
+    def __len__(self) -> int:
+        return self.n
+
+    def runner(self, chosen: np.ndarray):
+        """Arrays of the chosen person per frame (``chosen``: slot per frame, -1 for none)."""
+        n, a = self.n, self.a
+        rows = np.arange(n)
+        slot = np.clip(chosen, 0, self.slots - 1)
+        seen = (chosen >= 0) & (chosen < a["count"][:n])
+
+        def pick(name, fill):
+            out = a[name][rows, slot]
+            out[~seen] = fill
+            return out
+
+        signals = {"scene_change": a["change"][:n].copy()}
+        pixels = pick("pixels", EMPTY_PIXELS)
+        signals.update({name: pixels[:, j] for j, name in enumerate(PIXEL_SIGNALS)})
+        return (a["index"][:n].copy(), a["time"][:n].copy(), pick("image", np.nan), pick("world", np.nan),
+                pick("visibility", 0.0), pick("presence", 0.0), signals)
 
 
 #: Most frames waiting for their pixel measurements; the pose loop waits beyond this.
@@ -147,9 +173,9 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
           sample_every: int, progress: Progress | None, stage: str):
     """One decoding + tracking pass. Returns per-frame poses and the sampled people boxes."""
     total = info.frame_count or 0
-    per_frame: list[list] = []
+    store = _FrameStore(num_poses, int(total * 1.05) + 16)
     measure = _PixelMeasures(track=num_poses == 1)
-    pending: list[tuple[list, object]] = []
+    pending: list[tuple[int, object]] = []
     sampled: list = []
     kwargs = dict(min_detection=config.min_detection_confidence,
                   min_presence=config.min_presence_confidence,
@@ -162,20 +188,19 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-people") as pool:
         for i, frame in enumerate(reader):
             poses = tracker.detect(frame.rgb, frame.time_s)
-            row = [frame.index, frame.time_s, poses, frame.scene_change, None]
-            per_frame.append(row)
+            row = store.add(frame.index, frame.time_s, frame.scene_change, poses)
             pending.append((row, pixels.submit(measure, frame.rgb, poses)))
             while len(pending) > MAX_PENDING_PIXELS:
-                done_row, future = pending.pop(0)
-                done_row[4] = future.result()
+                done, future = pending.pop(0)
+                store.set_pixels(done, future.result())
             if sample_every and i % sample_every == 0:
                 sampled.append((i, pool.submit(counter.detect, frame.rgb)))
             if progress is not None:
                 progress(i + 1, max(total, i + 1), stage)
-        for done_row, future in pending:
-            done_row[4] = future.result()
+        for done, future in pending:
+            store.set_pixels(done, future.result())
         sampled = [(i, f.result()) for i, f in sampled]
-    return per_frame, sampled
+    return store, sampled
 
 
 def _check_stream(info: VideoInfo, n_decoded: int) -> None:
@@ -201,9 +226,9 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
     sample_every = max(int(round(config.people_check_interval_s * fps)), 1)
     t0 = time.perf_counter()
 
-    per_frame, sampled = _pass(info, model, config, num_poses=1, sample_every=sample_every,
-                               progress=progress, stage="pose")
-    _check_stream(info, len(per_frame))
+    store, sampled = _pass(info, model, config, num_poses=1, sample_every=sample_every,
+                           progress=progress, stage="pose")
+    _check_stream(info, len(store))
     passes = 1
 
     boxes_sampled = [subject.person_boxes(p.image, p.visibility) for _, p in sampled]
@@ -215,15 +240,15 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
             "film the runner alone, or crop the video to the runner",
         )
 
-    chosen = [0 if p.count else None for _, _, p, _, _ in per_frame]
+    chosen = np.where(store.a["count"][:len(store)] > 0, 0, -1)
     selection = {"rule": "largest, most central, continuous track (gaitlab.pose.subject)",
                  "people_check": crowd.to_dict(), "tracked_all_people": False}
-    if crowd.several_people and not _tracked_is_runner(per_frame, sampled, info):
+    if crowd.several_people and not _tracked_is_runner(store, sampled, info):
         # The tracker followed someone other than the runner: track everyone, keep the runner.
-        per_frame, _ = _pass(info, model, config, num_poses=min(max(crowd.max_people, 2), config.max_people),
-                             sample_every=0, progress=progress, stage="pose (all people)")
+        store, _ = _pass(info, model, config, num_poses=min(max(crowd.max_people, 2), config.max_people),
+                         sample_every=0, progress=progress, stage="pose (all people)")
         passes = 2
-        boxes = [subject.person_boxes(p.image, p.visibility) for _, _, p, _, _ in per_frame]
+        boxes = [subject.person_boxes(p.image, p.visibility) for p in map(store.poses, range(len(store)))]
         tracks = subject.associate(boxes)
         best, scores = subject.choose_track(tracks, boxes, info.width, info.height)
         if subject.is_passing_crowd(tracks, best):
@@ -232,14 +257,11 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
                 "gaitlab analyses one runner",
                 "film the runner alone, or crop the video to the runner",
             )
-        chosen = [int(i) if i >= 0 else None for i in tracks[:, best]]
+        chosen = np.asarray(tracks[:, best], int)
         selection.update(tracked_all_people=True, n_tracks=int(tracks.shape[1]),
                          track_scores=[round(float(s), 3) for s in scores], chosen_track=best)
 
-    collector = _Collector()
-    for (index, t, poses, change, pelvis), which in zip(per_frame, chosen):
-        collector.add(index, t, poses, which, change, pelvis)
-    frame, raw_t, image, world, vis, pres, signals = collector.arrays()
+    frame, raw_t, image, world, vis, pres, signals = store.runner(chosen)
     times, from_container = clean_timestamps(raw_t, frame, fps)
 
     detected = np.isfinite(image[:, :, :2]).all(axis=(1, 2))
@@ -270,13 +292,13 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
                      presence=pres, attrs=attrs, frame_signals=signals)
 
 
-def _tracked_is_runner(per_frame, sampled, info: VideoInfo) -> bool:
+def _tracked_is_runner(store: _FrameStore, sampled, info: VideoInfo) -> bool:
     """True when, in the sampled frames with several people, the tracked person is the rule's choice."""
     checks = []
     for i, people in sampled:
         if people.count < 2:
             continue
-        tracked = per_frame[i][2]
+        tracked = store.poses(i)
         if tracked.count == 0:
             checks.append(False)
             continue
