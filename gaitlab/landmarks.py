@@ -39,6 +39,9 @@ FORMAT_NAME = "gaitlab-landmarks"
 FORMAT_VERSION = 1
 _META_KEY = b"gaitlab"
 
+#: Frames written to a landmarks file at a time.
+SAVE_CHUNK_FRAMES = 2000
+
 COLUMNS = ("frame", "time_s", "keypoint", "x_px", "y_px", "z_px",
            "world_x_m", "world_y_m", "world_z_m", "visibility", "presence")
 
@@ -200,18 +203,23 @@ class Landmarks:
 
     # -- files ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
-        """Write a Parquet file (atomically: a temporary name, then renamed)."""
+        """Write a Parquet file (atomically: a temporary name, then renamed), a few thousand frames
+        at a time so that saving a long clip does not hold a second copy of it in memory."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         path = Path(path)
-        table = pa.Table.from_pandas(self.to_dataframe(), preserve_index=False)
-        meta = dict(table.schema.metadata or {})
+        first = pa.Table.from_pandas(self.select(slice(0, SAVE_CHUNK_FRAMES)).to_dataframe(), preserve_index=False)
+        meta = dict(first.schema.metadata or {})
         meta[_META_KEY] = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION,
                                       "attrs": self.attrs}, default=_json_default).encode()
-        table = table.replace_schema_metadata(meta)
+        schema = first.schema.with_metadata(meta)
         tmp = path.with_name(path.name + ".tmp")
-        pq.write_table(table, tmp, compression="zstd")
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            writer.write_table(first.cast(schema))
+            for start in range(SAVE_CHUNK_FRAMES, self.n_frames, SAVE_CHUNK_FRAMES):
+                chunk = self.select(slice(start, start + SAVE_CHUNK_FRAMES)).to_dataframe()
+                writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
         os.replace(tmp, path)
         return path
 
