@@ -160,6 +160,7 @@ def test_analyze_writes_report_and_compares_sessions(tmp_path):
     assert r.returncode == 0, r.stderr
     html = (first / "report.html").read_text()
     assert "P-017" in html and (first / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert "60 frames/s; runner" in html and "leg visibility" in html  # how the clip was filmed
     assert not (first / "side_right_overstride_overlay.mp4").exists()  # only with --overlay
     # A later session of the same runner, compared against the first: changes beyond the SDD flagged.
     second = tmp_path / "second"

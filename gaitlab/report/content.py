@@ -251,6 +251,24 @@ def clip_quality(result) -> list[str]:
     return out
 
 
+def capture_summary(result) -> str:
+    """One line on how the clip was filmed, whether or not anything is wrong with it."""
+    q, lm = result.quality, result.landmarks
+    parts = [f"{float(q.get('fps', lm.fps)):.0f} frames/s"]
+    frac = (lm.attrs.get("subject") or {}).get("runner_height_fraction")
+    if _finite(frac):
+        parts.append(f"runner {frac:.0%} of the frame height")
+    if lm.detected.any():
+        vis = [float(np.nanmean(lm.visibility[lm.detected][:, [lm_index(f"{s}_knee"), lm_index(f"{s}_ankle")]]))
+               for s in ("left", "right")]
+        parts.append(f"leg visibility {vis[0]:.2f} left, {vis[1]:.2f} right")
+    roll = (q.get("camera_roll") or {}).get("roll_deg")
+    if _finite(roll):
+        parts.append(f"camera roll {roll:+.1f} deg")
+    parts.append(f"runner found in {float(q.get('detected_fraction', lm.detected.mean())):.0%} of frames")
+    return "; ".join(parts)
+
+
 def lm_index(name: str) -> int:
     from ..schema import KEYPOINT_INDEX
 
@@ -325,7 +343,7 @@ def report_content(results: list, names: list[str], runner: dict | None = None,
                       "duration_s": float(res.landmarks.time[-1]) if res.landmarks.n_frames else 0.0,
                       "width": video.get("width"), "height": video.get("height"),
                       "steps_valid": int(res.steps.valid.sum()), "steps_total": int(len(res.steps)),
-                      "quality": clip_quality(res)})
+                      "quality": clip_quality(res), "capture": capture_summary(res)})
     flags = [f for r in rows for f in r.flags]
     cadence_row = next((r for r in rows if r.metric == "cadence_spm"), None)
     cadence = cadence_row.values.get("both") if cadence_row else None
@@ -337,7 +355,7 @@ def report_content(results: list, names: list[str], runner: dict | None = None,
         for res in earlier:
             earlier_rows += metric_rows(res.summary, "earlier")
         comparison = _comparison(rows, earlier_rows)
-    quality = [{"clip": c["name"], "items": c["quality"]} for c in clips]
+    quality = [{"clip": c["name"], "items": c["quality"], "capture": c["capture"]} for c in clips]
     views = {c["view"] for c in clips}
     general = []
     if "side" not in views:

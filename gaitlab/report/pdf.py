@@ -161,6 +161,8 @@ def write_pdf(c: ReportContent, frames: list[dict], plots: list[dict], path: str
     heading("Capture quality and what to refilm")
     for q in c.quality:
         para(q["clip"], bold=True)
+        if q.get("capture"):
+            para(q["capture"], size=7.5, colour=MUTED_RGB)
         for item in q["items"] or ["No problems found with this clip."]:
             para(f"• {item}")
     para("What one camera cannot tell: 2D video sees joint angles projected onto the image; rotation out of that "
