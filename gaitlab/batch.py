@@ -44,6 +44,8 @@ class BatchJob:
     height_m: float | None = None
     capture_fps: float | None = None
     model: str | None = None
+    #: Stretches of the clip tracked at once (see :class:`gaitlab.pose.estimate.PoseConfig`).
+    pose_chunks: int = 1
 
 
 def find_videos(pattern: str) -> list[Path]:
@@ -74,8 +76,9 @@ def run_job(job: BatchJob) -> dict:
     folder = Path(job.folder)
     row = {"clip": Path(job.video).name, "sha256": job.sha256, "folder": str(folder)}
     try:
-        analyze(job.video, folder, pose_config=PoseConfig(model=job.model), runner=RunnerInfo(height_m=job.height_m),
-                config=AnalysisConfig(capture_fps=job.capture_fps), overwrite=True, report=job.report)
+        analyze(job.video, folder, pose_config=PoseConfig(model=job.model, chunks=job.pose_chunks),
+                runner=RunnerInfo(height_m=job.height_m), config=AnalysisConfig(capture_fps=job.capture_fps),
+                overwrite=True, report=job.report)
         row.update(status="done", exit_code=0, reason="")
     except GaitlabError as exc:
         row.update(status="failed", exit_code=exc.exit_code, reason=exc.one_line())
@@ -113,7 +116,8 @@ def _remove_stale_partials(clips: Path) -> None:
 
 
 def plan(videos: list[Path], out: Path, *, report: bool = False, retry_failed: bool = False,
-         height_m: float | None = None, capture_fps: float | None = None, model: str | None = None):
+         height_m: float | None = None, capture_fps: float | None = None, model: str | None = None,
+         pose_chunks: int = 1):
     """(jobs to run, clips skipped as already done or failed, duplicates of another clip's content)."""
     jobs, skipped, duplicates, seen = [], [], [], {}
     for video in videos:
@@ -129,7 +133,8 @@ def plan(videos: list[Path], out: Path, *, report: bool = False, retry_failed: b
             continue
         if state == "failed":
             (folder / FAILED_FILE).unlink()
-        jobs.append(BatchJob(str(video.resolve()), sha, str(folder), report, height_m, capture_fps, model))
+        jobs.append(BatchJob(str(video.resolve()), sha, str(folder), report, height_m, capture_fps, model,
+                             pose_chunks))
     return jobs, skipped, duplicates
 
 
@@ -207,17 +212,21 @@ def combine(out: Path) -> dict[str, pd.DataFrame]:
 
 def run_batch(pattern: str, out: str | Path, *, workers: int | None = None, scheduler=None, report: bool = False,
               retry_failed: bool = False, height_m: float | None = None, capture_fps: float | None = None,
-              model: str | None = None, progress=None) -> dict:
+              model: str | None = None, pose_chunks: int | None = None, progress=None) -> dict:
     """Analyse every video of ``pattern`` into ``out`` (see the module docstring); returns counts
-    and timings. ``scheduler``: a Dask scheduler address (or a ``LocalCluster``) to run on."""
+    and timings. ``scheduler``: a Dask scheduler address (or a ``LocalCluster``) to run on.
+    ``pose_chunks``: stretches of each clip tracked at once; by default the cores left to each
+    local worker (one on a cluster, whose nodes run several clips each)."""
     out = Path(out)
     videos = find_videos(pattern)
     (out / CLIPS_DIR).mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(out / CLIPS_DIR)
     workers = workers or os.cpu_count() or 1
+    if pose_chunks is None:
+        pose_chunks = 1 if scheduler else max(1, (os.cpu_count() or 1) // workers)
     started = time.perf_counter()
     jobs, skipped, duplicates = plan(videos, out, report=report, retry_failed=retry_failed, height_m=height_m,
-                                     capture_fps=capture_fps, model=model)
+                                     capture_fps=capture_fps, model=model, pose_chunks=pose_chunks)
     # Largest files first, so the last clips to finish are short ones and no worker idles long.
     jobs.sort(key=lambda j: -Path(j.video).stat().st_size)
     state = {"done": 0}
@@ -233,6 +242,7 @@ def run_batch(pattern: str, out: str | Path, *, workers: int | None = None, sche
         "inputs": pattern, "videos": len(videos), "analysed_now": sum(r["status"] == "done" for r in rows),
         "failed_now": sum(r["status"] == "failed" for r in rows), "skipped": skipped, "duplicates": duplicates,
         "workers": workers if not scheduler else None, "scheduler": str(scheduler) if scheduler else None,
+        "pose_chunks": pose_chunks,
         "seconds": round(time.perf_counter() - started, 3),
         "clips_in_table": int(tables["summary"]["clip"].nunique()) if not tables["summary"].empty else 0,
         "failures_total": int(len(tables["failures"])), "jobs": [asdict(j) for j in jobs],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,6 +61,14 @@ def analyze_clip(video: str | None = None, *, landmarks: str | None = None, pose
     result = analyze_landmarks(lm, runner or RunnerInfo(), config or AnalysisConfig())
     timings["analysis"] = time.perf_counter() - t
     return result, timings
+
+
+def _load_report_modules() -> None:
+    import fpdf  # noqa: F401
+    import jinja2  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+
+    from .report import keyframes, pdf, plots  # noqa: F401
 
 
 def clip_name(result: AnalysisResult, fallback: str) -> str:
@@ -116,6 +125,9 @@ def analyze(videos, out: str | Path, *, pose_config=None, landmarks=None, runner
     results_dir.check()  # fail fast, before minutes of pose estimation
     earlier = load_session(compare)[0] if compare else None
     started = time.perf_counter()
+    if report and videos:
+        # The report's libraries load while the pose stage runs instead of after it.
+        threading.Thread(target=_load_report_modules, name="gaitlab-report-imports", daemon=True).start()
     timings: dict[str, float] = {}
     results, names = [], []
     for video, lm_file in inputs:

@@ -6,7 +6,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -137,6 +141,27 @@ def test_usage_errors_are_one_line(tmp_path):
     assert one_line_error(r, 6) == f"landmarks file not found: {tmp_path / 'nope.parquet'}"
     r = run_cli("analyze", SAMPLE, "--model", tmp_path / "nope.task", "--out", tmp_path / "o")
     assert one_line_error(r, 2) == f"pose model not found: {tmp_path / 'nope.task'}"
+
+
+def test_ctrl_c_during_the_pose_stage_stops_cleanly(tmp_path):
+    """SIGINT to a real ``gaitlab analyze`` while its pose threads run: one line, exit 130,
+    no results folder."""
+    exe = Path(sys.executable).with_name("gaitlab")
+    out = tmp_path / "res"
+    proc = subprocess.Popen([str(exe), "analyze", str(shared_video("zzzhushi_male_side.mp4")), "--out", str(out),
+                             "--progress"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen, deadline = "", time.time() + 60
+    while "pose" not in seen and time.time() < deadline:  # the progress bar shows the pose stage
+        seen += os.read(proc.stderr.fileno(), 4096).decode(errors="replace")
+    time.sleep(1.0)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "gaitlab: interrupted; no results were written"
+    assert "Traceback" not in seen + err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_interrupted_run_leaves_nothing_behind(tmp_path):

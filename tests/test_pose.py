@@ -10,8 +10,10 @@ import pytest
 
 from conftest import shared_video
 from gaitlab.errors import AnalysisError
+from gaitlab.schema import KEYPOINT_INDEX
 from gaitlab.pose import subject
-from gaitlab.pose.estimate import estimate_pose
+from gaitlab.pose import estimate as pose_estimate
+from gaitlab.pose.estimate import PoseConfig, estimate_pose
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,38 @@ def test_real_clip_left_and_right_are_consistent_over_time(male_side):
         same = np.linalg.norm(L[1:] - L[:-1], axis=1) + np.linalg.norm(R[1:] - R[:-1], axis=1)
         cross = np.linalg.norm(L[1:] - R[:-1], axis=1) + np.linalg.norm(R[1:] - L[:-1], axis=1)
         assert np.mean(cross < same) <= 0.02
+
+
+def test_clip_tracked_in_stretches_joins_frame_exactly(male_side):
+    """The pose stage splits a clip over the cores; the joined landmarks keep every frame once,
+    with its own number and time, and the first stretch is the whole pass's tracking itself."""
+    split = estimate_pose(male_side.attrs["video"]["path"], PoseConfig(chunks=3))
+    whole = estimate_pose(male_side.attrs["video"]["path"], PoseConfig(chunks=1))
+    assert split.attrs["pose_chunks"] == 3 and whole.attrs["pose_chunks"] == 1
+    np.testing.assert_array_equal(split.frame, whole.frame)
+    np.testing.assert_array_equal(split.frame, np.arange(360))
+    np.testing.assert_allclose(split.time, whole.time, atol=1e-9)
+    first = 120  # frames before the second stretch takes over (a third of 360)
+    np.testing.assert_allclose(split.image[:first], whole.image[:first], atol=1e-4)
+    assert not np.allclose(split.image[first:], whole.image[first:], atol=1e-4, equal_nan=True), \
+        "later stretches are tracked afresh, so they differ a little from one whole pass"
+    assert split.detected.mean() == pytest.approx(whole.detected.mean(), abs=0.01)
+    # A fresh tracker lands on the same body: hips and ankles agree within a few pixels.
+    joints = [KEYPOINT_INDEX[k] for k in ("left_hip", "right_hip", "left_ankle", "right_ankle")]
+    gap = np.linalg.norm(split.image[first:, joints, :2] - whole.image[first:, joints, :2], axis=-1)
+    assert np.nanmedian(gap) < 3.0
+    assert np.all(np.isfinite(split.frame_signals["scene_change"][1:]))
+
+
+def test_stretches_that_do_not_join_fall_back_to_one_pass(male_side, monkeypatch):
+    def no_join(self, *args):
+        raise pose_estimate._StitchError("the stretches share no frame")
+
+    monkeypatch.setattr(pose_estimate._Chunk, "_track", no_join)
+    lm = estimate_pose(male_side.attrs["video"]["path"], PoseConfig(chunks=2))
+    assert lm.attrs["pose_chunks"] == 1
+    np.testing.assert_array_equal(lm.frame, np.arange(360))
+    assert lm.detected.mean() >= 0.95
 
 
 def test_boxes_and_tracks_follow_people():

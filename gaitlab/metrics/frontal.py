@@ -28,6 +28,8 @@ adduction, never as a lone flag.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -35,6 +37,10 @@ from ..geometry import fppa_deg, frontal_inclination_deg
 from ..landmarks import Landmarks
 from ..limbs import segment_directions
 from .sagittal import window_index
+
+#: FPPA and hip adduction are the median over the frames within this many seconds of the deepest
+#: knee bend.
+FPPA_HALF_WINDOW_S = 0.035
 
 FRONTAL_COLUMNS = ["pelvic_drop_deg", "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg",
                    "deepest_knee_frame", "shank_axis_measured"]
@@ -80,17 +86,26 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
 
     r = np.radians(roll_deg if np.isfinite(roll_deg) else 0.0)
     down = np.array([-np.sin(r), np.cos(r)])
-    hip, knee, ankle = kp("hip", deep), kp("knee", deep), kp("ankle", deep)
-    other_hip = kp("hip", deep, stance=False)
+    # The frames around the deepest bend, within the stance (one frame alone is noisy).
+    half = int(round(FPPA_HALF_WINDOW_S * lm.fps))
+    near = np.clip(np.maximum(deep, 0)[:, None] + np.arange(-half, half + 1), ic[:, None],
+                   np.where(has_to, to, ic)[:, None])
+    near = np.clip(near, 0, n - 1)
+    hip, knee, ankle = kp("hip", near), kp("knee", near), kp("ankle", near)
+    other_hip = kp("hip", near, stance=False)
     # The shank as its own edges show it (BlazePose draws the ankles toward the midline), with the
     # knee moved onto that axis; the keypoints where the edges were not found.
-    shank_dir, shank_centre, shank_measured = segment_directions(lm.frame_signals, "shank", np.maximum(deep, 0),
-                                                                 knee, ankle)
+    shank_dir, shank_centre, shank_measured = segment_directions(lm.frame_signals, "shank", near, knee, ankle)
     unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
-    knee_joint = np.where(shank_measured[:, None],
+    knee_joint = np.where(shank_measured[..., None],
                           shank_centre + unit * np.sum((knee - shank_centre) * unit, axis=-1, keepdims=True), knee)
-    fppa = np.where(has_to, fppa_deg(hip, knee_joint, knee_joint + shank_dir, other_hip), np.nan)
-    adduction = np.where(has_to, frontal_inclination_deg(hip, knee, other_hip, down), np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
+        fppa = np.nanmedian(fppa_deg(hip, knee_joint, knee_joint + shank_dir, other_hip), axis=1)
+        adduction = np.nanmedian(frontal_inclination_deg(hip, knee, other_hip, down), axis=1)
+    fppa = np.where(has_to, fppa, np.nan)
+    adduction = np.where(has_to, adduction, np.nan)
+    shank_measured = shank_measured.mean(axis=1) >= 0.5
 
     drop = np.full(len(steps), np.nan)
     drop_peak = np.full(len(steps), np.nan)

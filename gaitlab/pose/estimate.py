@@ -17,7 +17,9 @@ everyone and keeps the chosen track. A crowd is refused.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -27,7 +29,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import AnalysisError, VideoError
-from ..io.video import TRUNCATION_FRACTION, VideoInfo, VideoReader, clean_timestamps, probe
+from ..io.video import TRUNCATION_FRACTION, VideoInfo, VideoReader, clean_timestamps, opencv_single_threaded, probe
 from ..landmarks import Landmarks
 from ..limbs import empty_axes, limb_axes
 from ..pelvis import WaistbandTracker, waistband_tilt
@@ -52,6 +54,9 @@ class PoseConfig:
     people_check_interval_s: float = 1.0
     #: Most people looked for in a sampled frame.
     max_people: int = 6
+    #: Stretches of the clip tracked at once in the first pass (0: one per core, see
+    #: :func:`pose_chunks`; 1: the whole clip in one stretch).
+    chunks: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -119,6 +124,18 @@ class _FrameStore:
         self.n += 1
         return i
 
+    @classmethod
+    def joined(cls, pieces) -> "_FrameStore":
+        """One store from ``(store, lo, hi, index_offset)`` pieces: rows ``lo:hi`` of each, in
+        order, with ``index_offset`` added to their frame numbers."""
+        first = pieces[0][0]
+        out = cls(first.slots, 1)
+        out.a = {name: np.concatenate([p.a[name][lo:hi] for p, lo, hi, _ in pieces])
+                 for name in first._shapes}
+        out.a["index"] = np.concatenate([p.a["index"][lo:hi] + off for p, lo, hi, off in pieces])
+        out.n = len(out.a["index"])
+        return out
+
     def set_pixels(self, i: int, values: np.ndarray) -> None:
         c = min(len(values), self.slots)
         self.a["pixels"][i, :c] = values[:c]
@@ -169,6 +186,11 @@ def _quick_thread_switches():
         sys.setswitchinterval(previous)
 
 
+def _detector_kwargs(config: PoseConfig) -> dict:
+    return dict(min_detection=config.min_detection_confidence, min_presence=config.min_presence_confidence,
+                min_tracking=config.min_tracking_confidence)
+
+
 def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: int,
           sample_every: int, progress: Progress | None, stage: str):
     """One decoding + tracking pass. Returns per-frame poses and the sampled people boxes."""
@@ -177,10 +199,8 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
     measure = _PixelMeasures(track=num_poses == 1)
     pending: list[tuple[int, object]] = []
     sampled: list = []
-    kwargs = dict(min_detection=config.min_detection_confidence,
-                  min_presence=config.min_presence_confidence,
-                  min_tracking=config.min_tracking_confidence)
-    with native_stderr_silenced(), _quick_thread_switches(), \
+    kwargs = _detector_kwargs(config)
+    with native_stderr_silenced(), _quick_thread_switches(), opencv_single_threaded(), \
             VideoReader(info.path, fps_nominal=info.fps_nominal or None) as reader, \
             BlazePose(model, num_poses=num_poses, video_mode=True, **kwargs) as tracker, \
             BlazePose(model, num_poses=config.max_people, video_mode=False, **kwargs) as counter, \
@@ -201,6 +221,149 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
             store.set_pixels(done, future.result())
         sampled = [(i, f.result()) for i, f in sampled]
     return store, sampled
+
+
+#: Most stretches of one clip tracked at once (each has its own BlazePose, decoder and pixel thread).
+MAX_CHUNKS = 8
+#: Fewest frames per stretch: shorter clips are split into fewer.
+MIN_CHUNK_FRAMES = 150
+#: Each later stretch's tracker starts this long before the frames it keeps, so its track has
+#: settled (BlazePose's landmark filter, the waistband tracker) where the earlier one hands over.
+CHUNK_WARMUP_S = 1.0
+
+
+def pose_chunks(frame_count: int) -> int:
+    """How many stretches of the clip to track at once: one per core, each at least
+    :data:`MIN_CHUNK_FRAMES` long, at most :data:`MAX_CHUNKS`."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, MAX_CHUNKS, (frame_count or 0) // MIN_CHUNK_FRAMES))
+
+
+class _StitchError(Exception):
+    """The stretches of a chunked pass could not be joined frame-exactly; the pass is run whole."""
+
+
+class _Chunk:
+    """One stretch of the clip: from about frame ``start`` until the frame the next stretch keeps first."""
+
+    def __init__(self, start: int, warmup: int, capacity: int):
+        self.start, self.warmup = start, warmup
+        self.store = _FrameStore(1, capacity)
+        self.sampled: list = []
+        self.done = 0
+        self.error: BaseException | None = None
+        #: Time of the first frame this stretch keeps (its row ``warmup``), once known.
+        self.first_kept_s: float | None = None
+        self.ready = threading.Event()
+        #: Frame number (this stretch's own count) of the frame where it handed over to the next.
+        self.stop_index: int | None = None
+
+    def run(self, info, model, kwargs, nxt: "_Chunk | None", sample_every, counter, pool, abort) -> None:
+        try:
+            self._track(info, model, kwargs, nxt, sample_every, counter, pool, abort)
+        except BaseException as exc:  # the caller looks at every stretch's error
+            self.error = exc
+        finally:
+            self.ready.set()
+
+    def _track(self, info, model, kwargs, nxt, sample_every, counter, pool, abort) -> None:
+        measure = _PixelMeasures(track=True)
+        pending: list[tuple[int, object]] = []
+        store = self.store
+        with VideoReader(info.path, fps_nominal=info.fps_nominal or None, start=self.start) as reader, \
+                BlazePose(model, num_poses=1, video_mode=True, **kwargs) as tracker, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-pixels") as pixels:
+            for i, frame in enumerate(reader):
+                if abort.is_set():
+                    raise _StitchError("stopped")
+                if nxt is not None and frame.index >= nxt.start:
+                    while not nxt.ready.wait(0.1):
+                        if abort.is_set():
+                            raise _StitchError("stopped")
+                    if nxt.first_kept_s is None:
+                        raise _StitchError("the next stretch found no frames")
+                    if frame.time_s >= nxt.first_kept_s - 1e-4:
+                        if abs(frame.time_s - nxt.first_kept_s) > 1e-4:
+                            raise _StitchError("the stretches share no frame")
+                        self.stop_index = frame.index
+                        break
+                if i == self.warmup:
+                    self.first_kept_s = frame.time_s
+                    self.ready.set()
+                poses = tracker.detect(frame.rgb, frame.time_s)
+                row = store.add(frame.index, frame.time_s, frame.scene_change, poses)
+                pending.append((row, pixels.submit(measure, frame.rgb, poses)))
+                while len(pending) > MAX_PENDING_PIXELS:
+                    done, future = pending.pop(0)
+                    store.set_pixels(done, future.result())
+                if sample_every and i % sample_every == 0 and i >= self.warmup:
+                    self.sampled.append((row, pool.submit(counter.detect, frame.rgb)))
+                self.done = i + 1
+            for done, future in pending:
+                store.set_pixels(done, future.result())
+        if nxt is not None and self.stop_index is None:
+            raise _StitchError("the stream ended before the next stretch began")
+
+
+def _chunked_pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, chunks: int,
+                  sample_every: int, progress: Progress | None, stage: str):
+    """The first pass (one tracked person) over ``chunks`` stretches of the clip at once, each on
+    its own thread with its own decoder, BlazePose and pixel thread, joined where a stretch's
+    frames meet the next one's (matched by container time, so frame numbers stay exact).
+    Same return as :func:`_pass`; raises :class:`_StitchError` when the stretches do not join."""
+    total = info.frame_count
+    fps = info.fps_nominal or 30.0
+    warmup = max(int(round(CHUNK_WARMUP_S * fps)), 5)
+    starts = [0] + [round(k * total / chunks) - warmup for k in range(1, chunks)]
+    parts = [_Chunk(s, warmup if k else 0, int(total / chunks * 1.1) + warmup + 16) for k, s in enumerate(starts)]
+    abort = threading.Event()
+    kwargs = _detector_kwargs(config)
+    with native_stderr_silenced(), _quick_thread_switches(), opencv_single_threaded(), \
+            BlazePose(model, num_poses=config.max_people, video_mode=False, **kwargs) as counter, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-people") as pool:
+        threads = [threading.Thread(target=part.run, name=f"gaitlab-pose-{k}", daemon=True,
+                                    args=(info, model, kwargs, parts[k + 1] if k + 1 < chunks else None,
+                                          sample_every, counter, pool, abort))
+                   for k, part in enumerate(parts)]
+        try:
+            for t in threads:
+                t.start()
+            while any(t.is_alive() for t in threads):
+                for t in threads:
+                    t.join(0.1)
+                if any(p.error is not None for p in parts):
+                    abort.set()
+                if progress is not None:
+                    done = sum(p.done - p.warmup for p in parts)
+                    progress(min(max(done, 0), total), total, stage)
+        finally:
+            abort.set()
+            for t in threads:
+                t.join()
+        errors = [p.error for p in parts if p.error is not None]
+        if errors:
+            first = next((e for e in errors if not isinstance(e, _StitchError)), errors[0])
+            if isinstance(first, (KeyboardInterrupt, SystemExit)):
+                raise first
+            raise _StitchError(str(first)) from first
+        sampled = [(row, p, f.result()) for p in parts for row, f in p.sampled]
+    # Frame numbers: each stretch continues where the one before handed over.
+    offset, base, pieces, rows_of = 0, 0, [], {}
+    for k, p in enumerate(parts):
+        if k:
+            offset += parts[k - 1].stop_index - (p.start + p.warmup)
+        lo, hi = p.warmup, len(p.store)
+        pieces.append((p.store, lo, hi, offset))
+        rows_of[id(p)] = (lo, hi, base)
+        base += hi - lo
+    store = _FrameStore.joined(pieces)
+    samples = []
+    for row, p, people in sampled:
+        lo, hi, b = rows_of[id(p)]
+        if lo <= row < hi:
+            samples.append((row - lo + b, people))
+    samples.sort(key=lambda s: s[0])
+    return store, samples
 
 
 def _check_stream(info: VideoInfo, n_decoded: int) -> None:
@@ -226,8 +389,17 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
     sample_every = max(int(round(config.people_check_interval_s * fps)), 1)
     t0 = time.perf_counter()
 
-    store, sampled = _pass(info, model, config, num_poses=1, sample_every=sample_every,
-                           progress=progress, stage="pose")
+    chunks = config.chunks or pose_chunks(info.frame_count)
+    store = None
+    if chunks > 1:
+        try:
+            store, sampled = _chunked_pass(info, model, config, chunks=chunks, sample_every=sample_every,
+                                           progress=progress, stage="pose")
+        except _StitchError:
+            store, chunks = None, 1  # the stream does not seek frame-exactly: track it whole
+    if store is None:
+        store, sampled = _pass(info, model, config, num_poses=1, sample_every=sample_every,
+                               progress=progress, stage="pose")
     _check_stream(info, len(store))
     passes = 1
 
@@ -286,6 +458,7 @@ def estimate_pose(video: str, config: PoseConfig = PoseConfig(), *, info: VideoI
         "detected_fraction": round(float(detected.mean()), 4),
         "subject": selection,
         "pose_passes": passes,
+        "pose_chunks": chunks,
         "pose_seconds": round(time.perf_counter() - t0, 3),
     }
     return Landmarks(frame=frame, time=times, image=image, world=world, visibility=vis,

@@ -5,6 +5,7 @@ computed here; everything shown comes from the analysed clips."""
 from __future__ import annotations
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,18 +39,22 @@ def report_figures(results: list, names: list[str], videos: list | None = None) 
     from .plots import clip_cycle_plot, per_step_plot
 
     frames, plots, prepared = [], [], []
-    for i, (res, name) in enumerate(zip(results, names)):
-        clean, tilt = prepare(res)
-        prepared.append((clean, tilt))
-        video = videos[i] if videos else None
-        frames.append({"name": name, "frames": key_frames(res, clean, tilt, video)})
-        kind = res.view.get("kind")
-        png = per_step_plot(res.steps, kind)
-        if png:
-            plots.append({"title": f"{name}: each step over the clip", "png": png})
-        png = clip_cycle_plot(res, clean, tilt)
-        if png:
-            plots.append({"title": f"{name}: over the gait cycle (mean and spread per side)", "png": png})
+    # The key frames are decoded from the video (mostly outside Python's lock) while the plots are drawn.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-keyframes") as pool:
+        for i, (res, name) in enumerate(zip(results, names)):
+            clean, tilt = prepare(res)
+            prepared.append((clean, tilt))
+            video = videos[i] if videos else None
+            frames.append({"name": name, "frames": pool.submit(key_frames, res, clean, tilt, video)})
+            kind = res.view.get("kind")
+            png = per_step_plot(res.steps, kind)
+            if png:
+                plots.append({"title": f"{name}: each step over the clip", "png": png})
+            png = clip_cycle_plot(res, clean, tilt)
+            if png:
+                plots.append({"title": f"{name}: over the gait cycle (mean and spread per side)", "png": png})
+        for f in frames:
+            f["frames"] = f["frames"].result()
     return ReportFigures(frames, plots, prepared)
 
 
