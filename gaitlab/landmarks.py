@@ -201,6 +201,79 @@ class Landmarks:
         path.write_text("\n".join(lines + body) + "\n")
         return path
 
+    def to_movement(self):
+        """The image landmarks as an xarray Dataset in the layout of the ``movement`` package's pose
+        datasets: ``position`` (time, space, keypoints, individuals) in pixels and ``confidence``
+        (time, keypoints, individuals) = visibility, time in seconds; beside them ``world_position``
+        (metres), ``frame`` and the provenance as JSON in the attribute ``gaitlab_attrs``.
+        Needs xarray (``pip install 'gaitlab[export]'``)."""
+        xr = _xarray()
+        image = self.image[:, :, :2].transpose(0, 2, 1)[..., None]
+        world = self.world.transpose(0, 2, 1)[..., None]
+        return xr.Dataset(
+            {"position": (("time", "space", "keypoints", "individuals"), image),
+             "confidence": (("time", "keypoints", "individuals"), self.visibility[..., None]),
+             "world_position": (("time", "world_space", "keypoints", "individuals"), world),
+             "frame": (("time",), self.frame.astype(np.int32))},
+            coords={"time": self.time, "space": ["x", "y"], "world_space": ["x", "y", "z"],
+                    "keypoints": list(KEYPOINTS), "individuals": ["runner"]},
+            attrs={"ds_type": "poses", "fps": float(self.fps) if np.isfinite(self.fps) else 0.0,
+                   "time_unit": "seconds", "source_software": "gaitlab (MediaPipe BlazePose)",
+                   "source_file": str(self.attrs.get("video", {}).get("name", "")),
+                   "gaitlab_attrs": json.dumps(self.attrs, default=_json_default)})
+
+    @classmethod
+    def from_movement(cls, ds, individual: str | None = None) -> "Landmarks":
+        """Landmarks from a ``movement`` pose dataset (from gaitlab, or from any tool movement
+        reads: DeepLabCut, SLEAP, LightningPose...). Keypoints are matched by BlazePose's names
+        (:data:`gaitlab.schema.KEYPOINTS`); others are ignored and missing ones stay empty.
+        ``individual``: which one to take (default: the first)."""
+        for var in ("position", "confidence"):
+            if var not in ds:
+                raise LandmarksFileError(f"not a movement pose dataset (no {var!r} variable)")
+        pick = {"individuals": individual} if individual is not None else {"individuals": 0}
+        sel = (lambda v: v.sel(pick)) if individual is not None else (lambda v: v.isel(pick))
+        position = sel(ds["position"]).transpose("time", "keypoints", "space")
+        confidence = sel(ds["confidence"]).transpose("time", "keypoints")
+        names = [str(k) for k in ds["keypoints"].values]
+        if not set(names) & set(KEYPOINTS):
+            raise LandmarksFileError("the dataset names none of BlazePose's keypoints (gaitlab.schema.KEYPOINTS)")
+        t = len(ds["time"])
+        image = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
+        world = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
+        vis = np.zeros((t, len(KEYPOINTS)), np.float32)
+        ours = [KEYPOINT_INDEX[n] for n in names if n in KEYPOINT_INDEX]
+        theirs = [i for i, n in enumerate(names) if n in KEYPOINT_INDEX]
+        xy = position.sel(space=["x", "y"]).values
+        image[:, ours, :2] = xy[:, theirs]
+        image[:, ours, 2] = 0.0
+        vis[:, ours] = np.nan_to_num(confidence.values[:, theirs], nan=0.0)
+        if "world_position" in ds:
+            w = sel(ds["world_position"]).transpose("time", "keypoints", "world_space").values
+            world[:, ours] = w[:, theirs]
+        attrs = json.loads(ds.attrs["gaitlab_attrs"]) if "gaitlab_attrs" in ds.attrs else {
+            "imported_from": {"software": str(ds.attrs.get("source_software", "")),
+                              "file": str(ds.attrs.get("source_file", ""))}}
+        time = np.asarray(ds["time"].values, float)
+        fps = float(ds.attrs.get("fps") or 0.0)
+        if ds.attrs.get("time_unit") == "frames":
+            if not fps > 0:
+                raise LandmarksFileError("the dataset counts time in frames and gives no fps")
+            time = time / fps
+        frame = ds["frame"].values if "frame" in ds else np.arange(t)
+        missing = ~np.isfinite(image[:, :, :2]).all(axis=-1)
+        vis[missing] = 0.0
+        return cls(frame=frame, time=time - time[0] if t else time, image=image, world=world,
+                   visibility=vis, presence=vis.copy(), attrs=attrs)
+
+    def to_netcdf(self, path: str | os.PathLike) -> Path:
+        """Write :meth:`to_movement` as a NetCDF file (atomically), which ``movement`` and xarray read."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        self.to_movement().to_netcdf(tmp, engine="scipy")
+        os.replace(tmp, path)
+        return path
+
     # -- files ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
         """Write a Parquet file (atomically: a temporary name, then renamed), a few thousand frames
@@ -225,12 +298,21 @@ class Landmarks:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Landmarks":
-        """Read a file written by :meth:`save`."""
+        """Read a file written by :meth:`save`, or a NetCDF pose dataset (``.nc``, see
+        :meth:`from_movement`)."""
         import pyarrow.parquet as pq
 
         path = Path(path)
         if not path.is_file():
             raise LandmarksFileError(f"landmarks file not found: {path}")
+        if path.suffix.lower() == ".nc":
+            xr = _xarray()
+            try:
+                with xr.open_dataset(path, engine="scipy") as ds:
+                    ds = ds.load()
+            except Exception:  # xarray and scipy raise several types for unreadable input
+                raise LandmarksFileError(f"{path.name} is not a readable NetCDF file") from None
+            return cls.from_movement(ds)
         try:
             table = pq.read_table(path)
         except Exception:  # pyarrow raises several types for non-Parquet input
@@ -245,6 +327,15 @@ class Landmarks:
         if meta.get("version", 0) > FORMAT_VERSION:
             raise LandmarksFileError(f"{path.name} was written by a newer gaitlab (format {meta['version']})")
         return cls.from_dataframe(table.to_pandas(), attrs=meta.get("attrs", {}))
+
+
+def _xarray():
+    try:
+        import xarray
+    except ImportError:
+        raise LandmarksFileError("NetCDF and movement datasets need xarray",
+                                 "pip install 'gaitlab[export]'") from None
+    return xarray
 
 
 def _json_default(obj):

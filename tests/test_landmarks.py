@@ -97,3 +97,34 @@ def test_trc_export_is_an_opensim_marker_file(tmp_path):
     assert [float(v) for v in first[2:5]] == [world[0, 0, 0], -world[0, 0, 1], -world[0, 0, 2]]  # Y up
     assert lines[8].split("\t")[2] == ""  # the gap stays blank
     assert len(lines) == 6 + t
+
+
+def test_netcdf_movement_dataset_roundtrips_and_foreign_datasets_import(tmp_path):
+    lm = make_landmarks()
+    ds = lm.to_movement()
+    assert ds["position"].dims == ("time", "space", "keypoints", "individuals")
+    assert ds["confidence"].dims == ("time", "keypoints", "individuals")
+    assert ds.attrs["ds_type"] == "poses" and ds.attrs["time_unit"] == "seconds"
+    assert float(ds["position"].sel(time=ds.time[0], space="y", keypoints="left_knee", individuals="runner")) == \
+        pytest.approx(float(lm.xy("left_knee")[0, 1]))
+    back = Landmarks.load(lm.to_netcdf(tmp_path / "lm.nc"))
+    np.testing.assert_array_equal(back.frame, lm.frame)
+    np.testing.assert_allclose(back.time, lm.time - lm.time[0])
+    np.testing.assert_array_equal(back.image[..., :2], lm.image[..., :2])
+    np.testing.assert_array_equal(back.world, lm.world)
+    np.testing.assert_array_equal(back.visibility, lm.visibility)
+    assert back.attrs == lm.attrs
+    # Another tool's dataset: a few of BlazePose's keypoints among its own, time in frames.
+    foreign = ds.sel(keypoints=["left_hip", "left_knee", "right_ankle"]).drop_vars(["world_position", "frame"])
+    foreign = foreign.assign_coords(keypoints=["left_hip", "left_knee", "tail_base"], time=np.arange(lm.n_frames))
+    foreign.attrs = {"ds_type": "poses", "fps": 30.0, "time_unit": "frames", "source_software": "DeepLabCut"}
+    imported = Landmarks.from_movement(foreign)
+    np.testing.assert_allclose(imported.time, np.arange(lm.n_frames) / 30.0)
+    np.testing.assert_array_equal(imported.xy("left_knee"), lm.xy("left_knee"))
+    assert np.isnan(imported.xy("right_ankle")).all() and not imported.vis("right_ankle").any()
+    assert imported.attrs["imported_from"]["software"] == "DeepLabCut"
+    with pytest.raises(LandmarksFileError, match="names none of BlazePose's keypoints"):
+        Landmarks.from_movement(foreign.assign_coords(keypoints=["a", "b", "c"]))
+    (tmp_path / "bad.nc").write_bytes(b"CDF\x01 not really")
+    with pytest.raises(LandmarksFileError, match="bad.nc is not a readable NetCDF file"):
+        Landmarks.load(tmp_path / "bad.nc")
