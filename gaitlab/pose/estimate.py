@@ -191,6 +191,23 @@ def _detector_kwargs(config: PoseConfig) -> dict:
                 min_tracking=config.min_tracking_confidence)
 
 
+def _track_frame(tracker, frame, store: _FrameStore, measure: _PixelMeasures, pixels, pending: list) -> int:
+    """BlazePose on one frame into ``store`` (its row is returned), the frame's pixel measurements
+    queued on the ``pixels`` thread; waits for the oldest beyond :data:`MAX_PENDING_PIXELS`."""
+    poses = tracker.detect(frame.rgb, frame.time_s)
+    row = store.add(frame.index, frame.time_s, frame.scene_change, poses)
+    pending.append((row, pixels.submit(measure, frame.rgb, poses)))
+    while len(pending) > MAX_PENDING_PIXELS:
+        done, future = pending.pop(0)
+        store.set_pixels(done, future.result())
+    return row
+
+
+def _collect_pixels(store: _FrameStore, pending: list) -> None:
+    for done, future in pending:
+        store.set_pixels(done, future.result())
+
+
 def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: int,
           sample_every: int, progress: Progress | None, stage: str):
     """One decoding + tracking pass. Returns per-frame poses and the sampled people boxes."""
@@ -207,18 +224,12 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-pixels") as pixels, \
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaitlab-people") as pool:
         for i, frame in enumerate(reader):
-            poses = tracker.detect(frame.rgb, frame.time_s)
-            row = store.add(frame.index, frame.time_s, frame.scene_change, poses)
-            pending.append((row, pixels.submit(measure, frame.rgb, poses)))
-            while len(pending) > MAX_PENDING_PIXELS:
-                done, future = pending.pop(0)
-                store.set_pixels(done, future.result())
+            _track_frame(tracker, frame, store, measure, pixels, pending)
             if sample_every and i % sample_every == 0:
                 sampled.append((i, pool.submit(counter.detect, frame.rgb)))
             if progress is not None:
                 progress(i + 1, max(total, i + 1), stage)
-        for done, future in pending:
-            store.set_pixels(done, future.result())
+        _collect_pixels(store, pending)
         sampled = [(i, f.result()) for i, f in sampled]
     return store, sampled
 
@@ -290,17 +301,11 @@ class _Chunk:
                 if i == self.warmup:
                     self.first_kept_s = frame.time_s
                     self.ready.set()
-                poses = tracker.detect(frame.rgb, frame.time_s)
-                row = store.add(frame.index, frame.time_s, frame.scene_change, poses)
-                pending.append((row, pixels.submit(measure, frame.rgb, poses)))
-                while len(pending) > MAX_PENDING_PIXELS:
-                    done, future = pending.pop(0)
-                    store.set_pixels(done, future.result())
+                row = _track_frame(tracker, frame, store, measure, pixels, pending)
                 if sample_every and i % sample_every == 0 and i >= self.warmup:
                     self.sampled.append((row, pool.submit(counter.detect, frame.rgb)))
                 self.done = i + 1
-            for done, future in pending:
-                store.set_pixels(done, future.result())
+            _collect_pixels(store, pending)
         if nxt is not None and self.stop_index is None:
             raise _StitchError("the stream ended before the next stretch began")
 
