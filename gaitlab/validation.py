@@ -110,6 +110,9 @@ def match_steps(steps, truth: dict, tolerance_s: float | None = None):
 VALIDATED_METRICS = ("overstride_cm", "shank_angle_deg", "knee_flexion_ic_deg", "peak_knee_flexion_deg",
                      "foot_angle_ic_deg", "vertical_oscillation_cm", "contact_time_s", "pelvic_drop_deg",
                      "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg")
+#: Metrics gaitlab reads at the exact (sub-frame) event time, judged against the truth at that time
+#: rather than at the nearest frame.
+EXACT_TRUTH = {"shank_angle_deg": "shank_angle_deg_exact"}
 
 
 def metric_errors(result, truth: dict):
@@ -124,7 +127,10 @@ def metric_errors(result, truth: dict):
              "measured": float(result.cadence["both"]), "truth": float(truth["summary"]["cadence_spm"])}]
     matched = match_steps(result.valid_steps, truth)
     for metric in VALIDATED_METRICS:
-        if metric not in matched.columns or f"true_{metric}" not in matched.columns:
+        true_col = f"true_{EXACT_TRUTH.get(metric, metric)}"
+        if true_col not in matched.columns:
+            true_col = f"true_{metric}"
+        if metric not in matched.columns or true_col not in matched.columns:
             continue
         for side in SIDES:
             m = matched[matched.side == side]
@@ -132,7 +138,7 @@ def metric_errors(result, truth: dict):
             if not np.isfinite(measured).any():
                 continue
             rows.append({"metric": metric, "side": side, "n_steps": int(np.isfinite(measured).sum()),
-                         "measured": float(np.nanmedian(measured)), "truth": float(m[f"true_{metric}"].median())})
+                         "measured": float(np.nanmedian(measured)), "truth": float(m[true_col].median())})
     out = pd.DataFrame(rows)
     out["error"] = out.measured - out.truth
     return out

@@ -8,7 +8,9 @@ Columns (signs and units in the names; "leg" = leg lengths, hip to ankle along t
 ==========================  ======================================================================
 overstride_leg, _cm         horizontal distance of the heel ahead of the same-side hip at IC,
                             along the running direction (Souza 2016; Wille et al. 2014)
-shank_angle_deg             shank axis from vertical at IC, + = ankle ahead of the knee
+shank_angle_deg             shank axis from vertical at IC, + = ankle ahead of the knee; at 60 fps
+                            and above read off a hinge fitted to the shank's angle around IC
+                            (:func:`hinge_fit`), at the IC frame below
 knee_flexion_ic_deg         knee flexion at IC: hip->knee against the shank, with the knee moved
                             onto the measured shank axis
 shank_axis_measured         True when the IC's shank axis was measured from the image
@@ -35,6 +37,13 @@ knee and ankle keypoints read up to 9 deg too vertical at long-legged landings, 
 contact too high. The shank direction at IC is therefore taken from the shank's own edges in the
 image (:mod:`gaitlab.limbs`, measured during the pose pass) where found, and from the keypoints
 otherwise (``shank_axis_measured`` says which); the knee is moved onto that axis. Foot angle and overstride use the keypoints.
+
+Shank angle at contact: once the foot is down, the belt turns the shank several degrees per frame
+at 60 fps (6-9 deg on rendered runners), so the angle at the contact frame depends on where in
+that frame the contact fell. The angle is therefore read where two lines fitted to the shank's
+angle over the frames around the contact meet (the end of the swing, and the stance): the
+hinge's breakpoint, searched near the contact the events stage found, and the angle there. This
+needs a few frames each side of the contact within 50 ms, so it applies at 60 fps and above.
 """
 
 from __future__ import annotations
@@ -62,6 +71,73 @@ def window_index(start: np.ndarray, stop: np.ndarray, n_frames: int):
     idx = start[:, None] + np.arange(max(width, 1))[None, :]
     mask = (idx <= stop[:, None]) & (idx >= 0) & (idx < n_frames) & (stop >= start)[:, None]
     return np.clip(idx, 0, n_frames - 1), mask
+
+
+#: The shank angle at contact is read off a hinge (two lines meeting at a breakpoint) fitted to the
+#: shank's angle over this many seconds either side of the contact found by the events stage.
+SHANK_HINGE_HALF_WINDOW_S = 0.05
+#: The hinge's breakpoint is searched within this many seconds of that contact (at least one
+#: frame either way), in steps of :data:`SHANK_HINGE_GRID_FRAMES`.
+SHANK_HINGE_SEARCH_S = 0.02
+SHANK_HINGE_GRID_FRAMES = 0.05
+#: Frames a hinge needs on each side of its breakpoint.
+SHANK_HINGE_MIN_SIDE = 2
+
+
+def hinge_fit(x: np.ndarray, y: np.ndarray, breakpoints: np.ndarray):
+    """Least-squares hinge ``y = a + b (x - x0) + c max(x - x0, 0)`` for each row of ``x``, ``y``
+    ((S, W); NaN in ``y`` = no sample), the breakpoint ``x0`` chosen from ``breakpoints`` ((S, B))
+    among those where the line turns down (``c < 0``) with :data:`SHANK_HINGE_MIN_SIDE` samples on
+    each side. One sample is left out, the one whose leaving out fits best, so that a single
+    stray measurement (a shank axis taken from the other leg, a hand across it) cannot bend the
+    hinge. Returns (value at the breakpoint a, breakpoint x0), NaN for rows without a hinge."""
+    s, w = y.shape
+    left_out = np.where(np.eye(w, dtype=bool)[None, :, :], np.nan, y[:, None, :]).reshape(s * w, w)
+    a, x0, sse = _hinge_once(np.repeat(x, w, axis=0), left_out, np.repeat(breakpoints, w, axis=0))
+    best = np.argmin(sse.reshape(s, w), axis=1)
+    pick = np.arange(s) * w + best
+    return a[pick], x0[pick]
+
+
+def _hinge_once(x, y, breakpoints):
+    """The best hinge of each row: (a, x0, sum of squared residuals), inf/NaN where none fits."""
+    ok = np.isfinite(y)
+    w = ok.astype(float)[:, None, :]
+    y0 = np.where(ok, y, 0.0)
+    d = x[:, None, :] - breakpoints[:, :, None]                       # (S, B, W)
+    design = np.stack([np.ones_like(d), d, np.maximum(d, 0.0)], -1)    # (S, B, W, 3)
+    weighted = design * w[..., None]
+    normal = np.einsum("sbwi,sbwj->sbij", weighted, design) + 1e-9 * np.eye(3)
+    coef = np.linalg.solve(normal, np.einsum("sbwi,sw->sbi", weighted, y0)[..., None])[..., 0]
+    sse = np.sum(w * (np.einsum("sbwi,sbi->sbw", design, coef) - y0[:, None, :]) ** 2, -1)
+    enough = (np.sum(w * (d < 0), -1) >= SHANK_HINGE_MIN_SIDE) & (np.sum(w * (d >= 0), -1) >= SHANK_HINGE_MIN_SIDE)
+    sse = np.where(enough & (coef[..., 2] < 0), sse, np.inf)
+    best = np.argmin(sse, axis=1)
+    rows = np.arange(len(best))
+    found = np.isfinite(sse[rows, best])
+    return (np.where(found, coef[rows, best, 0], np.nan), np.where(found, breakpoints[rows, best], np.nan),
+            sse[rows, best])
+
+
+def _shank_hinge(lm: Landmarks, steps: pd.DataFrame, kp, forward, down) -> np.ndarray:
+    """Shank angle at each step's contact from a hinge fitted to the shank's angle around it (NaN
+    where the frames do not allow one): the free swing and the stance, where the planted foot
+    turns the shank at the body's pace, meet at the contact."""
+    n = lm.n_frames
+    position = np.interp(steps.ic_time_s.to_numpy(float), lm.time, np.arange(n))  # fractional frame
+    half = SHANK_HINGE_HALF_WINDOW_S * lm.fps
+    reach = int(np.ceil(half))
+    known = np.isfinite(position)
+    frames = np.round(np.where(known, position, 0.0)).astype(int)[:, None] + np.arange(-reach, reach + 1)[None, :]
+    inside = known[:, None] & (frames >= 0) & (frames < n) & (np.abs(frames - position[:, None]) <= half)
+    frames = np.clip(frames, 0, n - 1)
+    knee, ankle = kp("knee", frames), kp("ankle", frames)
+    direction, _, _ = segment_directions(lm.frame_signals, "shank", frames, knee, ankle)
+    angle = np.where(inside, angle_to_vertical_deg(0.0 * direction, direction, forward, down), np.nan)
+    search = max(SHANK_HINGE_SEARCH_S * lm.fps, 1.0)
+    grid = np.arange(-search, search + 1e-9, SHANK_HINGE_GRID_FRAMES)
+    value, _ = hinge_fit(frames.astype(float), angle, position[:, None] + grid[None, :])
+    return value
 
 
 def sagittal_metrics(lm: Landmarks, steps: pd.DataFrame, facing: int, *, roll_deg: float = 0.0,
@@ -96,7 +172,9 @@ def sagittal_metrics(lm: Landmarks, steps: pd.DataFrame, facing: int, *, roll_de
 
     hip_ic, knee_kp, ankle_ic = kp("hip", ic), kp("knee", ic), kp("ankle", ic)
     shank_dir, shank_centre, shank_measured = segment_directions(lm.frame_signals, "shank", ic, knee_kp, ankle_ic)
-    shank = angle_to_vertical_deg(0.0 * shank_dir, shank_dir, forward, down)
+    shank_at_frame = angle_to_vertical_deg(0.0 * shank_dir, shank_dir, forward, down)
+    shank_hinge = _shank_hinge(lm, steps, kp, forward, down)
+    shank = np.where(np.isfinite(shank_hinge), shank_hinge, shank_at_frame)
     # The knee joint lies on the measured shank axis: move the knee keypoint onto it.
     unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
     knee_on_axis = shank_centre + unit * np.sum((knee_kp - shank_centre) * unit, axis=-1, keepdims=True)

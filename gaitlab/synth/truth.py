@@ -54,6 +54,8 @@ STEP_FIELDS = {
     "overstride_leg": "the same in leg lengths",
     "overstride_cm_exact": "at the exact IC time",
     "shank_angle_deg": "knee->ankle from vertical at the IC frame, + = ankle ahead of knee",
+    "shank_angle_deg_exact": "the same at the exact IC time (the shank turns several degrees per frame "
+                             "once the foot is down)",
     "knee_flexion_ic_deg": "3D knee flexion at the IC frame",
     "peak_knee_flexion_deg": "3D knee flexion, maximum over the stance frames",
     "peak_knee_flexion_frame": "",
@@ -144,6 +146,8 @@ def compute_truth(params: SynthParams, model: RunnerModel | None = None) -> dict
                 "overstride_cm_exact": round(100 * float(exact["heel"][0, 0] - exact["hip"][0, 0]), 3),
                 "shank_angle_deg": round(float(np.degrees(np.arctan2(L["ankle"][0, 0] - L["knee"][0, 0],
                                                                      L["knee"][0, 1] - L["ankle"][0, 1]))), 3),
+                "shank_angle_deg_exact": round(float(np.degrees(np.arctan2(
+                    exact["ankle"][0, 0] - exact["knee"][0, 0], exact["knee"][0, 1] - exact["ankle"][0, 1]))), 3),
                 "knee_flexion_ic_deg": round(float(flex[0]), 3),
                 "peak_knee_flexion_deg": round(float(flex[i_pk]), 3),
                 "peak_knee_flexion_frame": int(stance_frames[i_pk]),
