@@ -241,6 +241,8 @@ MIN_CHUNK_FRAMES = 150
 #: Each later stretch's tracker starts this long before the frames it keeps, so its track has
 #: settled (BlazePose's landmark filter, the waistband tracker) where the earlier one hands over.
 CHUNK_WARMUP_S = 1.0
+#: Two stretches' frames are the same frame when their container times agree to this (seconds).
+JOIN_TOLERANCE_S = 1e-4
 
 
 def pose_chunks(frame_count: int) -> int:
@@ -268,6 +270,8 @@ class _Chunk:
         self.ready = threading.Event()
         #: Frame number (this stretch's own count) of the frame where it handed over to the next.
         self.stop_index: int | None = None
+        #: Row of the joined store where this stretch's kept rows begin, once joined.
+        self.joined_from = 0
 
     def run(self, info, model, kwargs, nxt: "_Chunk | None", sample_every, counter, pool, abort) -> None:
         try:
@@ -293,8 +297,8 @@ class _Chunk:
                             raise _StitchError("stopped")
                     if nxt.first_kept_s is None:
                         raise _StitchError("the next stretch found no frames")
-                    if frame.time_s >= nxt.first_kept_s - 1e-4:
-                        if abs(frame.time_s - nxt.first_kept_s) > 1e-4:
+                    if frame.time_s >= nxt.first_kept_s - JOIN_TOLERANCE_S:
+                        if abs(frame.time_s - nxt.first_kept_s) > JOIN_TOLERANCE_S:
                             raise _StitchError("the stretches share no frame")
                         self.stop_index = frame.index
                         break
@@ -353,20 +357,16 @@ def _chunked_pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, chun
             raise _StitchError(str(first)) from first
         sampled = [(row, p, f.result()) for p in parts for row, f in p.sampled]
     # Frame numbers: each stretch continues where the one before handed over.
-    offset, base, pieces, rows_of = 0, 0, [], {}
+    offset, base, pieces = 0, 0, []
     for k, p in enumerate(parts):
         if k:
             offset += parts[k - 1].stop_index - (p.start + p.warmup)
-        lo, hi = p.warmup, len(p.store)
-        pieces.append((p.store, lo, hi, offset))
-        rows_of[id(p)] = (lo, hi, base)
-        base += hi - lo
+        pieces.append((p.store, p.warmup, len(p.store), offset))
+        p.joined_from = base
+        base += len(p.store) - p.warmup
     store = _FrameStore.joined(pieces)
-    samples = []
-    for row, p, people in sampled:
-        lo, hi, b = rows_of[id(p)]
-        if lo <= row < hi:
-            samples.append((row - lo + b, people))
+    samples = [(row - p.warmup + p.joined_from, people) for row, p, people in sampled
+               if p.warmup <= row < len(p.store)]
     samples.sort(key=lambda s: s[0])
     return store, samples
 
