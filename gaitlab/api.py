@@ -45,9 +45,10 @@ def estimate_pose(video: str | Path, model: str | None = None, progress=None) ->
     return run(str(video), PoseConfig(model=model), progress=progress)
 
 
-def load_landmarks(path: str | Path) -> Landmarks:
-    """Landmarks saved by gaitlab (Parquet); needs no mediapipe."""
-    return Landmarks.load(path)
+def load_landmarks(path: str | Path, fps: float | None = None) -> Landmarks:
+    """Landmarks saved by gaitlab (Parquet), a movement NetCDF file, or keypoints of OpenPose (a
+    folder) or AlphaPose (a .json file), which need the clip's ``fps``; needs no mediapipe."""
+    return Landmarks.load(path, fps=fps)
 
 
 def save_landmarks(lm: Landmarks, path: str | Path) -> Path:

@@ -58,7 +58,10 @@ def cli():
 @click.option("--out", "-o", "out", type=click.Path(), default=None,
               help="Results folder (default: <first video name>_gaitlab in the current folder).")
 @click.option("--landmarks", type=click.Path(), multiple=True,
-              help="Landmarks saved by an earlier run (landmarks.parquet): skips pose estimation. Repeatable.")
+              help="Landmarks saved by an earlier run (landmarks.parquet), a movement NetCDF file, an OpenPose "
+                   "output folder or an AlphaPose .json file: skips pose estimation. Repeatable.")
+@click.option("--keypoints-fps", type=float, default=None,
+              help="Frame rate of OpenPose or AlphaPose keypoints given with --landmarks (they record no time).")
 @click.option("--model", type=click.Path(), default=None,
               help="A pose landmarker .task bundle to use instead of the bundled BlazePose full model.")
 @click.option("--name", default=None, help="Runner's name or code, shown on the report.")
@@ -74,8 +77,8 @@ def cli():
               help="Also write the annotated overlay video (decodes and encodes the clip again). Default: off.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing gaitlab results folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
-def analyze(videos, out, landmarks, model, name, height, speed, notes, capture_fps, compare, report, overlay,
-            overwrite, progress):
+def analyze(videos, out, landmarks, keypoints_fps, model, name, height, speed, notes, capture_fps, compare, report,
+            overlay, overwrite, progress):
     """Analyse VIDEOS of one session (e.g. a side and a rear clip of the same run): pose on every
     frame, gait events, metrics, clinician report, all into one results folder."""
     from pathlib import Path
@@ -97,7 +100,7 @@ def analyze(videos, out, landmarks, model, name, height, speed, notes, capture_f
     try:
         folder = run(list(videos), out, pose_config=PoseConfig(model=model), landmarks=list(landmarks), runner=runner,
                      config=AnalysisConfig(capture_fps=capture_fps), overwrite=overwrite, progress=bar,
-                     report=report, overlay=overlay, compare=compare)
+                     report=report, overlay=overlay, compare=compare, landmarks_fps=keypoints_fps)
     finally:
         bar.close()
     click.echo(f"results: {folder}")

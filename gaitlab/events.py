@@ -302,7 +302,9 @@ def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.Da
     n = lm.n_frames
     trunk_y = _nan_interp(0.25 * (lm.xy("left_hip")[:, 1] + lm.xy("right_hip")[:, 1]
                                   + lm.xy("left_shoulder")[:, 1] + lm.xy("right_shoulder")[:, 1]))
-    low = {s: _nan_interp(np.fmax(lm.xy(f"{s}_heel")[:, 1], lm.xy(f"{s}_foot_index")[:, 1])) for s in SIDES}
+    # The foot's lowest point; the ankle stands in for keypoint sets without heels and toes (COCO).
+    low = {s: _nan_interp(np.fmax(np.fmax(lm.xy(f"{s}_heel")[:, 1], lm.xy(f"{s}_foot_index")[:, 1]),
+                                  lm.xy(f"{s}_ankle")[:, 1])) for s in SIDES}
     if not (np.isfinite(trunk_y).all() and all(np.isfinite(v).all() for v in low.values())):
         return pd.DataFrame(columns=EVENT_COLUMNS)
     if stride_s is None:

@@ -35,6 +35,11 @@ import pandas as pd
 from .errors import LandmarksFileError
 from .schema import KEYPOINT_INDEX, KEYPOINTS
 
+#: The keypoints a frame must have for the runner to count as found in it.
+BODY_KEYPOINTS = tuple(f"{side}_{part}" for side in ("left", "right")
+                       for part in ("shoulder", "hip", "knee", "ankle"))
+_BODY_INDEX = [KEYPOINT_INDEX[k] for k in BODY_KEYPOINTS]
+
 FORMAT_NAME = "gaitlab-landmarks"
 FORMAT_VERSION = 1
 _META_KEY = b"gaitlab"
@@ -87,8 +92,10 @@ class Landmarks:
 
     @property
     def detected(self) -> np.ndarray:
-        """(T,) True where a person was found in the frame."""
-        return np.isfinite(self.image[:, :, :2]).all(axis=(1, 2))
+        """(T,) True where a person was found in the frame: the body keypoints the analysis
+        needs (:data:`BODY_KEYPOINTS`) are there. BlazePose gives all or none; keypoints imported
+        from other tools may lack the rest."""
+        return np.isfinite(self.image[:, _BODY_INDEX, :2]).all(axis=(1, 2))
 
     @property
     def fps(self) -> float:
@@ -297,12 +304,17 @@ class Landmarks:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Landmarks":
-        """Read a file written by :meth:`save`, or a NetCDF pose dataset (``.nc``, see
-        :meth:`from_movement`)."""
+    def load(cls, path: str | os.PathLike, fps: float | None = None) -> "Landmarks":
+        """Read a file written by :meth:`save`, a NetCDF pose dataset (``.nc``, see
+        :meth:`from_movement`), or keypoints of another pose tool: an OpenPose output folder or an
+        AlphaPose ``.json`` file (:mod:`gaitlab.io.keypoints`), which need the clip's ``fps``."""
         import pyarrow.parquet as pq
 
+        from .io.keypoints import is_foreign, read_keypoints
+
         path = Path(path)
+        if is_foreign(path):
+            return read_keypoints(path, fps)
         if not path.is_file():
             raise LandmarksFileError(f"landmarks file not found: {path}")
         if path.suffix.lower() == ".nc":

@@ -35,8 +35,9 @@ SESSION_FILE = "session.json"
 
 def analyze_clip(video: str | None = None, *, landmarks: str | None = None, pose_config=None,
                  runner: RunnerInfo | None = None, config: AnalysisConfig | None = None,
-                 progress=None) -> tuple[AnalysisResult, dict[str, float]]:
+                 progress=None, landmarks_fps: float | None = None) -> tuple[AnalysisResult, dict[str, float]]:
     """Pose (unless ``landmarks`` are given) and analysis of one clip, in memory.
+    ``landmarks_fps``: frame rate of imported keypoints that record no time (OpenPose, AlphaPose).
 
     Returns the result and the time each stage took (seconds).
     """
@@ -45,7 +46,7 @@ def analyze_clip(video: str | None = None, *, landmarks: str | None = None, pose
     timings: dict[str, float] = {}
     if landmarks:
         t = time.perf_counter()
-        lm = Landmarks.load(landmarks)
+        lm = Landmarks.load(landmarks, fps=landmarks_fps)
         timings["load_landmarks"] = time.perf_counter() - t
     else:
         from .io.video import probe
@@ -106,12 +107,13 @@ def _run_record(results, names, landmarks_files, runner, config, timings, output
 
 def analyze(videos, out: str | Path, *, pose_config=None, landmarks=None, runner: RunnerInfo | None = None,
             config: AnalysisConfig | None = None, overwrite: bool = False, progress=None, report: bool = True,
-            overlay: bool = False, compare: str | Path | None = None) -> Path:
+            overlay: bool = False, compare: str | Path | None = None, landmarks_fps: float | None = None) -> Path:
     """Analyse the clips of one session into the folder ``out``; returns the folder.
 
     ``videos``: a path or a list of paths (or None with ``landmarks``, one file or a list, saved by
     earlier runs: pose estimation is then skipped). ``compare``: the results folder of an earlier
-    session of the same runner, whose values the report sets beside today's.
+    session of the same runner, whose values the report sets beside today's. ``landmarks_fps``:
+    frame rate of imported keypoints that record no time (OpenPose folders, AlphaPose files).
     """
     videos = [videos] if isinstance(videos, (str, Path)) else list(videos or [])
     landmarks = [landmarks] if isinstance(landmarks, (str, Path)) else list(landmarks or [])
@@ -132,7 +134,7 @@ def analyze(videos, out: str | Path, *, pose_config=None, landmarks=None, runner
     results, names = [], []
     for video, lm_file in inputs:
         res, t = analyze_clip(video, landmarks=lm_file, pose_config=pose_config, runner=runner, config=config,
-                              progress=progress)
+                              progress=progress, landmarks_fps=landmarks_fps)
         results.append(res)
         names.append(clip_name(res, Path(video or lm_file).name))
         for k, v in t.items():

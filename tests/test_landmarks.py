@@ -128,3 +128,59 @@ def test_netcdf_movement_dataset_roundtrips_and_foreign_datasets_import(tmp_path
     (tmp_path / "bad.nc").write_bytes(b"CDF\x01 not really")
     with pytest.raises(LandmarksFileError, match="bad.nc is not a readable NetCDF file"):
         Landmarks.load(tmp_path / "bad.nc")
+
+
+def _openpose_person(x0, scale=1.0, conf=0.9):
+    """BODY_25 keypoints of a standing figure whose left side is at image right (seen from behind)."""
+    pts = np.zeros((25, 3))
+    spots = {0: (0, -60), 2: (-15, -45), 5: (15, -45), 3: (-20, -25), 6: (20, -25), 4: (-22, -5), 7: (22, -5),
+             9: (-10, 0), 12: (10, 0), 10: (-11, 40), 13: (11, 40), 11: (-12, 80), 14: (12, 80),
+             21: (12, 85), 24: (-12, 85), 19: (14, 88), 22: (-14, 88)}
+    for i, (dx, dy) in spots.items():
+        pts[i] = (x0 + scale * dx, 200 + scale * dy, conf)
+    return pts.ravel().tolist()
+
+
+def test_openpose_folders_import_by_name_and_keep_one_runner(tmp_path):
+    import json
+
+    from gaitlab.io.keypoints import read_openpose
+
+    frames = [[_openpose_person(300, 2.0), _openpose_person(100, 1.0)],  # the larger person is the runner
+              [_openpose_person(110, 1.0), _openpose_person(305, 2.0)],  # then the one nearest the runner
+              [],                                                      # nobody
+              [_openpose_person(310, 2.0)]]
+    frames[1][1][3 * 24 + 2] = 0.0  # the runner's right heel not seen: interpolated from frames 0 and 3
+    frames[3][0][3 * 10 + 2] = 0.0  # a knee not seen: the runner does not count as found there
+    for i, people in enumerate(frames):
+        doc = {"version": 1.3, "people": [{"pose_keypoints_2d": p} for p in people]}
+        (tmp_path / f"clip_{i:012d}_keypoints.json").write_text(json.dumps(doc))
+    lm = read_openpose(tmp_path, fps=30)
+    assert lm.n_frames == 4 and np.allclose(lm.time, np.arange(4) / 30)
+    assert lm.detected.tolist() == [True, True, False, False]
+    assert np.allclose(lm.xy("left_hip")[[0, 1], 0], [320, 325])  # BODY_25 12 = LHip
+    assert np.allclose(lm.xy("right_heel")[0], [300 - 24, 370])    # BODY_25 24 = RHeel
+    assert np.allclose(lm.xy("right_heel")[1], [300 - 24, 370]) and lm.visibility[1, KEYPOINT_INDEX["right_heel"]] == 0
+    assert np.isnan(lm.xy("left_pinky")).all()                             # not in BODY_25
+    assert lm.attrs["imported_from"]["layout"] == "OpenPose BODY_25"
+    with pytest.raises(LandmarksFileError, match="record no time"):
+        Landmarks.load(tmp_path)
+
+
+def test_real_openpose_and_alphapose_keypoints_give_the_cadence_blazepose_gives(pose_cache):
+    """The shared clips come with another model's keypoints (not truth): analysed through the same
+    stages, they must agree with gaitlab's own BlazePose run on the view and, within the few steps
+    these short clips hold, the cadence (one frame over a 3.4 s clip's 7 steps moves it ~2.5/min)."""
+    from conftest import SHARED, shared_video
+    from gaitlab.analysis import analyze_landmarks
+
+    truth = SHARED / "ground_truth"
+    for video, keypoints, fps, bound in (
+            ("radluy_posterior_overground_openpose_overlay.mp4", "radluy_openpose_back", 30.0, 8.0),
+            ("jacky1107_jog_in_place_anterior_A.mp4", "jacky1107_jog_in_place_anterior_A.alphapose.json", 29.93, 3.0)):
+        ours = analyze_landmarks(pose_cache(shared_video(video)))
+        theirs = analyze_landmarks(Landmarks.load(truth / keypoints, fps=fps))
+        print(f"{keypoints}: view {theirs.view['kind']} (BlazePose {ours.view['kind']}), cadence "
+              f"{theirs.cadence['both']:.1f} (BlazePose {ours.cadence['both']:.1f}), {len(theirs.valid_steps)} steps")
+        assert theirs.view["kind"] == ours.view["kind"]
+        assert abs(theirs.cadence["both"] - ours.cadence["both"]) <= bound

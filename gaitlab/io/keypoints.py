@@ -1,0 +1,184 @@
+"""Keypoints from other pose tools, as gaitlab :class:`~gaitlab.landmarks.Landmarks`.
+
+Two formats are read directly (others through ``movement`` datasets, see
+:meth:`~gaitlab.landmarks.Landmarks.from_movement`):
+
+- OpenPose: a folder of ``*_keypoints.json`` files, one per frame in name order, each with
+  ``people[i].pose_keypoints_2d`` = x, y, confidence for the 25 BODY_25 keypoints (or the 18 of
+  COCO-18).
+- AlphaPose: one JSON file, a list of detections with ``image_id`` ("<frame>.jpg") and
+  ``keypoints`` = x, y, score for the 17 COCO keypoints (or the 26 of Halpe).
+
+Keypoints are matched to BlazePose's names where they name the same landmark (COCO has no heels
+or toes, so foot metrics are then empty); the rest of BlazePose's 33 stay empty. Neither format
+records time, so the frame rate must be given. In a frame with several people, the one nearest the
+runner of the frames before (the largest at the start) is taken.
+
+The metrics were validated on BlazePose's keypoints; other models place the hips and feet a little
+differently, so imported keypoints give comparable but not identical numbers (gaitlab records
+where they came from in the landmarks' attributes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import LandmarksFileError
+from ..schema import KEYPOINT_INDEX, KEYPOINTS
+
+#: BlazePose name of each keypoint of the formats read, by the format's keypoint index.
+BODY_25 = {0: "nose", 2: "right_shoulder", 3: "right_elbow", 4: "right_wrist", 5: "left_shoulder",
+           6: "left_elbow", 7: "left_wrist", 9: "right_hip", 10: "right_knee", 11: "right_ankle",
+           12: "left_hip", 13: "left_knee", 14: "left_ankle", 15: "right_eye", 16: "left_eye",
+           17: "right_ear", 18: "left_ear", 19: "left_foot_index", 21: "left_heel",
+           22: "right_foot_index", 24: "right_heel"}
+COCO_18 = {0: "nose", 2: "right_shoulder", 3: "right_elbow", 4: "right_wrist", 5: "left_shoulder",
+           6: "left_elbow", 7: "left_wrist", 8: "right_hip", 9: "right_knee", 10: "right_ankle",
+           11: "left_hip", 12: "left_knee", 13: "left_ankle", 14: "right_eye", 15: "left_eye",
+           16: "right_ear", 17: "left_ear"}
+COCO_17 = {0: "nose", 1: "left_eye", 2: "right_eye", 3: "left_ear", 4: "right_ear", 5: "left_shoulder",
+           6: "right_shoulder", 7: "left_elbow", 8: "right_elbow", 9: "left_wrist", 10: "right_wrist",
+           11: "left_hip", 12: "right_hip", 13: "left_knee", 14: "right_knee", 15: "left_ankle",
+           16: "right_ankle"}
+#: Halpe-26 = COCO-17 + head, neck, hip centre, big toes, small toes, heels.
+HALPE_26 = {**COCO_17, 20: "left_foot_index", 21: "right_foot_index", 24: "left_heel", 25: "right_heel"}
+LAYOUTS = {25: ("OpenPose BODY_25", BODY_25), 18: ("COCO-18", COCO_18), 17: ("COCO-17", COCO_17),
+           26: ("Halpe-26", HALPE_26)}
+#: Keypoints below this confidence are left empty.
+MIN_CONFIDENCE = 0.05
+#: A keypoint seen in fewer than this fraction of the runner's frames is left out.
+MIN_SEEN_FRACTION = 0.5
+
+
+def read_openpose(folder: str | Path, fps: float):
+    """Landmarks from an OpenPose output folder (``*_keypoints.json``, one file per frame)."""
+    folder = Path(folder)
+    files = sorted(folder.glob("*_keypoints.json"), key=_frame_number)
+    if not files:
+        raise LandmarksFileError(f"{folder} holds no OpenPose *_keypoints.json files")
+    people = []
+    for f in files:
+        try:
+            doc = json.loads(f.read_text())
+        except (OSError, ValueError):
+            raise LandmarksFileError(f"{f.name} is not a readable OpenPose JSON file") from None
+        people.append([np.asarray(p.get("pose_keypoints_2d") or [], float) for p in doc.get("people", [])])
+    return _landmarks(np.arange(len(files)), people, fps, source="OpenPose", path=folder)
+
+
+def read_alphapose(path: str | Path, fps: float):
+    """Landmarks from an AlphaPose results file (a JSON list of detections)."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise LandmarksFileError(f"{path.name} is not a readable JSON file") from None
+    if not (isinstance(doc, list) and doc and isinstance(doc[0], dict) and "keypoints" in doc[0]):
+        raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a list of detections)")
+    by_frame: dict[int, list] = {}
+    for det in doc:
+        by_frame.setdefault(_frame_number(Path(str(det.get("image_id", "")))), []).append(
+            np.asarray(det["keypoints"], float))
+    # Every frame up to the last detection gets a row; frames without one stay empty.
+    frames = np.arange(max(by_frame) + 1)
+    return _landmarks(frames, [by_frame.get(int(f), []) for f in frames], fps, source="AlphaPose", path=path)
+
+
+def is_foreign(path: str | Path) -> bool:
+    """True for an OpenPose folder or a JSON file (which :func:`read_keypoints` reads)."""
+    p = Path(path)
+    return p.is_dir() or p.suffix.lower() == ".json"
+
+
+def read_keypoints(path: str | Path, fps: float | None):
+    """An OpenPose folder or an AlphaPose JSON file, at ``fps`` frames per second."""
+    if not fps or not np.isfinite(fps) or fps <= 0:
+        raise LandmarksFileError(f"{Path(path).name}: keypoint files record no time",
+                                 "give the clip's frame rate with --keypoints-fps")
+    p = Path(path)
+    if p.is_dir():
+        return read_openpose(p, fps)
+    if not p.is_file():
+        raise LandmarksFileError(f"keypoints file not found: {p}")
+    return read_alphapose(p, fps)
+
+
+def _frame_number(path: Path) -> int:
+    numbers = re.findall(r"\d+", path.stem)
+    return int(numbers[-1]) if numbers else 0
+
+
+def _landmarks(frames: np.ndarray, people: list[list[np.ndarray]], fps: float, *, source: str, path: Path):
+    from ..landmarks import Landmarks
+
+    sizes = {p.size // 3 for ps in people for p in ps if p.size}
+    if not sizes:
+        raise LandmarksFileError(f"{path.name}: no person in any frame")
+    if len(sizes) > 1 or next(iter(sizes)) not in LAYOUTS:
+        raise LandmarksFileError(f"{path.name}: keypoint layout of {sorted(sizes)} points is not one gaitlab reads",
+                                 "OpenPose BODY_25 or COCO-18, AlphaPose COCO-17 or Halpe-26")
+    layout, mapping = LAYOUTS[next(iter(sizes))]
+    k = len(KEYPOINTS)
+    image = np.full((len(frames), k, 3), np.nan, np.float32)
+    vis = np.zeros((len(frames), k), np.float32)
+    ours = np.array([KEYPOINT_INDEX[n] for n in mapping.values()])
+    theirs = np.array(list(mapping))
+    previous = None
+    for i, candidates in enumerate(people):
+        person = _pick(candidates, previous)
+        if person is None:
+            continue
+        xyc = person.reshape(-1, 3)[theirs]
+        good = xyc[:, 2] >= MIN_CONFIDENCE
+        image[i, ours[good], :2] = xyc[good, :2]
+        image[i, ours[good], 2] = 0.0
+        vis[i, ours[good]] = xyc[good, 2]
+        previous = xyc[good, :2].mean(axis=0) if good.any() else previous
+    _fill_within_person(image, vis)
+    attrs = {"imported_from": {"software": source, "layout": layout, "file": str(path), "fps": fps}}
+    return Landmarks(frame=frames, time=(frames - frames[0]) / fps, image=image,
+                     world=np.full_like(image, np.nan), visibility=vis, presence=vis.copy(), attrs=attrs)
+
+
+def _fill_within_person(image: np.ndarray, vis: np.ndarray) -> None:
+    """In place: a frame without all of :data:`~gaitlab.landmarks.BODY_KEYPOINTS` is emptied (the
+    runner counts as not found there, as with BlazePose); in the other frames, a keypoint missing
+    here and there is interpolated from its neighbours (with visibility 0), and one seen in fewer
+    than :data:`MIN_SEEN_FRACTION` of them is left out altogether."""
+    from ..landmarks import BODY_KEYPOINTS
+
+    body = [KEYPOINT_INDEX[k] for k in BODY_KEYPOINTS]
+    present = np.isfinite(image[:, body, :2]).all(axis=(1, 2))
+    image[~present] = np.nan
+    vis[~present] = 0.0
+    rows = np.nonzero(present)[0]
+    if rows.size == 0:
+        return
+    seen = np.isfinite(image[rows, :, 0])                      # (P, K)
+    for k in np.nonzero(seen.any(axis=0))[0]:
+        if seen[:, k].mean() < MIN_SEEN_FRACTION:
+            image[:, k] = np.nan
+            vis[:, k] = 0.0
+            continue
+        gaps = rows[~seen[:, k]]
+        for c in (0, 1):
+            image[gaps, k, c] = np.interp(gaps, rows[seen[:, k]], image[rows[seen[:, k]], k, c])
+        image[gaps, k, 2] = 0.0
+
+
+def _pick(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray | None:
+    """The person nearest ``previous`` (an image point), else the one with the largest extent."""
+    found = [c.reshape(-1, 3) for c in candidates if c.size]
+    found = [c for c in found if (c[:, 2] >= MIN_CONFIDENCE).sum() >= 3]
+    if not found:
+        return None
+    pts = [c[c[:, 2] >= MIN_CONFIDENCE, :2] for c in found]
+    if previous is not None:
+        score = [float(np.linalg.norm(p.mean(axis=0) - previous)) for p in pts]
+        return found[int(np.argmin(score))].ravel()
+    extent = [float(np.ptp(p[:, 0]) * np.ptp(p[:, 1])) for p in pts]
+    return found[int(np.argmax(extent))].ravel()
