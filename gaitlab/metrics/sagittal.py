@@ -8,8 +8,8 @@ Columns (signs and units in the names; "leg" = leg lengths, hip to ankle along t
 ==========================  ======================================================================
 overstride_leg, _cm         horizontal distance of the heel ahead of the same-side hip at IC,
                             along the running direction (Souza 2016; Wille et al. 2014)
-shank_angle_deg             shank axis from vertical at IC, + = ankle ahead of the knee; at 60 fps
-                            and above read off a hinge fitted to the shank's angle around IC
+shank_angle_deg             shank axis from vertical at IC, + = ankle ahead of the knee; from
+                            50 fps read off a hinge fitted to the shank's angle around IC
                             (:func:`hinge_fit`), at the IC frame below
 knee_flexion_ic_deg         knee flexion at IC: hip->knee against the shank, with the knee moved
                             onto the measured shank axis
@@ -43,7 +43,9 @@ at 60 fps (6-9 deg on rendered runners), so the angle at the contact frame depen
 that frame the contact fell. The angle is therefore read where two lines fitted to the shank's
 angle over the frames around the contact meet (the end of the swing, and the stance): the
 hinge's breakpoint, searched near the contact the events stage found, and the angle there. This
-needs a few frames each side of the contact within 50 ms, so it applies at 60 fps and above.
+needs two frames each side of the contact within 50 ms, so it applies from 50 fps; at 30 fps the
+angle is read at the contact frame (two lines through so few frames of a real runner's rounded
+curve met above every angle measured).
 """
 
 from __future__ import annotations
