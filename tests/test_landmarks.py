@@ -162,7 +162,7 @@ def test_openpose_folders_import_by_name_and_keep_one_runner(tmp_path):
     assert np.allclose(lm.xy("right_heel")[0], [300 - 24, 370])    # BODY_25 24 = RHeel
     assert np.allclose(lm.xy("right_heel")[1], [300 - 24, 370]) and lm.visibility[1, KEYPOINT_INDEX["right_heel"]] == 0
     assert np.isnan(lm.xy("left_pinky")).all()                             # not in BODY_25
-    assert lm.attrs["imported_from"]["layout"] == "OpenPose BODY_25"
+    assert lm.attrs["imported_from"] == {"software": "OpenPose", "layout": "BODY_25", "file": str(tmp_path), "fps": 30}
     with pytest.raises(LandmarksFileError, match="record no time"):
         Landmarks.load(tmp_path)
 
@@ -173,6 +173,7 @@ def test_real_openpose_and_alphapose_keypoints_give_the_cadence_blazepose_gives(
     these short clips hold, the cadence (one frame over a 3.4 s clip's 7 steps moves it ~2.5/min)."""
     from conftest import SHARED, shared_video
     from gaitlab.analysis import analyze_landmarks
+    from gaitlab.report.content import clip_quality
 
     truth = SHARED / "ground_truth"
     for video, keypoints, fps, bound in (
@@ -184,3 +185,7 @@ def test_real_openpose_and_alphapose_keypoints_give_the_cadence_blazepose_gives(
               f"{theirs.cadence['both']:.1f} (BlazePose {ours.cadence['both']:.1f}), {len(theirs.valid_steps)} steps")
         assert theirs.view["kind"] == ours.view["kind"]
         assert abs(theirs.cadence["both"] - ours.cadence["both"]) <= bound
+        # The report says where the keypoints came from, and that the typical errors are BlazePose's.
+        source = theirs.landmarks.attrs["imported_from"]["software"]
+        assert any(f"imported from {source}" in line and "BlazePose" in line for line in clip_quality(theirs))
+        assert not any("imported from" in line for line in clip_quality(ours))

@@ -46,7 +46,7 @@ COCO_17 = {0: "nose", 1: "left_eye", 2: "right_eye", 3: "left_ear", 4: "right_ea
            16: "right_ankle"}
 #: Halpe-26 = COCO-17 + head, neck, hip centre, big toes, small toes, heels.
 HALPE_26 = {**COCO_17, 20: "left_foot_index", 21: "right_foot_index", 24: "left_heel", 25: "right_heel"}
-LAYOUTS = {25: ("OpenPose BODY_25", BODY_25), 18: ("COCO-18", COCO_18), 17: ("COCO-17", COCO_17),
+LAYOUTS = {25: ("BODY_25", BODY_25), 18: ("COCO-18", COCO_18), 17: ("COCO-17", COCO_17),
            26: ("Halpe-26", HALPE_26)}
 #: Keypoints below this confidence are left empty.
 MIN_CONFIDENCE = 0.05

@@ -245,6 +245,10 @@ def clip_quality(result) -> list[str]:
             if lm.detected.any() else float("nan")
         if _finite(vis) and vis < 0.5:
             out.append(words["visibility"].format(side=side, visibility=f"{vis:.2f}"))
+    source = lm.attrs.get("imported_from") or {}
+    if source:
+        layout = f" ({source['layout']})" if source.get("layout") else ""
+        out.append(words["imported"].format(software=source.get("software") or "another pose tool", layout=layout))
     pelvis = q.get("pelvis") or {}
     if view in ("rear", "front") and not pelvis.get("measurable", True):
         out.append(words["pelvis"].format(reason=pelvis.get("reason", "")))
