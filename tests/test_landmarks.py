@@ -167,6 +167,30 @@ def test_openpose_folders_import_by_name_and_keep_one_runner(tmp_path):
         Landmarks.load(tmp_path)
 
 
+def test_malformed_keypoint_files_are_refused_in_one_line(tmp_path):
+    import json
+
+    from gaitlab.io.keypoints import read_keypoints
+
+    cases = {"not_json.json": "{", "not_a_list.json": json.dumps({"people": []}),
+             "bad_values.json": json.dumps([{"image_id": "0.jpg", "keypoints": ["x"] * 51}]),
+             "odd_layout.json": json.dumps([{"image_id": "0.jpg", "keypoints": [1.0] * 40}])}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(LandmarksFileError) as err:
+            read_keypoints(tmp_path / name, fps=30)
+        assert "\n" not in err.value.one_line(), name
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "landmarks.parquet").write_bytes(b"")
+    with pytest.raises(LandmarksFileError) as err:
+        Landmarks.load(results, fps=30)
+    assert "give " in err.value.one_line() and "landmarks.parquet" in err.value.one_line()
+    (results / "x_000000000000_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": "abc"}]}))
+    with pytest.raises(LandmarksFileError, match="not a readable OpenPose"):
+        Landmarks.load(results, fps=30)
+
+
 def test_real_openpose_and_alphapose_keypoints_give_the_cadence_blazepose_gives(pose_cache):
     """The shared clips come with another model's keypoints (not truth): analysed through the same
     stages, they must agree with gaitlab's own BlazePose run on the view and, within the few steps

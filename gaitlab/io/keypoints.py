@@ -59,14 +59,15 @@ def read_openpose(folder: str | Path, fps: float):
     folder = Path(folder)
     files = sorted(folder.glob("*_keypoints.json"), key=_frame_number)
     if not files:
-        raise LandmarksFileError(f"{folder} holds no OpenPose *_keypoints.json files")
+        hint = f"give {folder / 'landmarks.parquet'}" if (folder / "landmarks.parquet").is_file() else None
+        raise LandmarksFileError(f"{folder} holds no OpenPose *_keypoints.json files", hint)
     people = []
     for f in files:
         try:
             doc = json.loads(f.read_text())
-        except (OSError, ValueError):
+            people.append([np.asarray(p.get("pose_keypoints_2d") or [], float) for p in doc.get("people", [])])
+        except (OSError, ValueError, TypeError, AttributeError):
             raise LandmarksFileError(f"{f.name} is not a readable OpenPose JSON file") from None
-        people.append([np.asarray(p.get("pose_keypoints_2d") or [], float) for p in doc.get("people", [])])
     return _landmarks(np.arange(len(files)), people, fps, source="OpenPose", path=folder)
 
 
@@ -80,9 +81,12 @@ def read_alphapose(path: str | Path, fps: float):
     if not (isinstance(doc, list) and doc and isinstance(doc[0], dict) and "keypoints" in doc[0]):
         raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a list of detections)")
     by_frame: dict[int, list] = {}
-    for det in doc:
-        by_frame.setdefault(_frame_number(Path(str(det.get("image_id", "")))), []).append(
-            np.asarray(det["keypoints"], float))
+    try:
+        for det in doc:
+            by_frame.setdefault(_frame_number(Path(str(det.get("image_id", "")))), []).append(
+                np.asarray(det["keypoints"], float).ravel())
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a detection without keypoints)") from None
     # Every frame up to the last detection gets a row; frames without one stay empty.
     frames = np.arange(max(by_frame) + 1)
     return _landmarks(frames, [by_frame.get(int(f), []) for f in frames], fps, source="AlphaPose", path=path)
@@ -115,13 +119,14 @@ def _frame_number(path: Path) -> int:
 def _landmarks(frames: np.ndarray, people: list[list[np.ndarray]], fps: float, *, source: str, path: Path):
     from ..landmarks import Landmarks
 
-    sizes = {p.size // 3 for ps in people for p in ps if p.size}
+    sizes = {p.size / 3 for ps in people for p in ps if p.size}
     if not sizes:
         raise LandmarksFileError(f"{path.name}: no person in any frame")
     if len(sizes) > 1 or next(iter(sizes)) not in LAYOUTS:
-        raise LandmarksFileError(f"{path.name}: keypoint layout of {sorted(sizes)} points is not one gaitlab reads",
+        counts = ", ".join(f"{x:g}" for x in sorted(sizes))
+        raise LandmarksFileError(f"{path.name}: {counts} keypoints per person is not a layout gaitlab reads",
                                  "OpenPose BODY_25 or COCO-18, AlphaPose COCO-17 or Halpe-26")
-    layout, mapping = LAYOUTS[next(iter(sizes))]
+    layout, mapping = LAYOUTS[int(next(iter(sizes)))]
     k = len(KEYPOINTS)
     image = np.full((len(frames), k, 3), np.nan, np.float32)
     vis = np.zeros((len(frames), k), np.float32)
