@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import GaitlabError, UsageError
-from .io.video import file_sha256
+from .io.video import file_sha256, probe
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".avi", ".mkv")
 CLIPS_DIR = "clips"
@@ -70,16 +70,12 @@ def clip_folder(out: Path, video: Path, sha: str) -> Path:
 
 def work_estimate(video: str | os.PathLike) -> float:
     """Relative cost of analysing a clip, in BlazePose runs: one per frame, plus decoding, which
-    grows with the frame size. 0 for a file the container reader cannot open (it fails fast)."""
-    import cv2
-
-    cap = cv2.VideoCapture(str(video))
+    grows with the frame size. 0 for a file that does not probe as a video (it fails fast)."""
     try:
-        frames = max(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0.0, 0.0)
-        megapixels = (cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0.0) * (cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0.0) / 1e6
-    finally:
-        cap.release()
-    return frames * (1.0 + DECODE_COST_PER_MEGAPIXEL * megapixels)
+        info = probe(video, with_hash=False)
+    except GaitlabError:
+        return 0.0
+    return info.frame_count * (1.0 + DECODE_COST_PER_MEGAPIXEL * info.width * info.height / 1e6)
 
 
 def run_job(job: BatchJob) -> dict:

@@ -246,16 +246,11 @@ class Landmarks:
         if not set(names) & set(KEYPOINTS):
             raise LandmarksFileError("the dataset names none of BlazePose's keypoints (gaitlab.schema.KEYPOINTS)")
         t = len(ds["time"])
-        image = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
+        image, vis = blazepose_arrays(names, position.sel(space=["x", "y"]).values, confidence.values)
         world = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
-        vis = np.zeros((t, len(KEYPOINTS)), np.float32)
-        ours = [KEYPOINT_INDEX[n] for n in names if n in KEYPOINT_INDEX]
-        theirs = [i for i, n in enumerate(names) if n in KEYPOINT_INDEX]
-        xy = position.sel(space=["x", "y"]).values
-        image[:, ours, :2] = xy[:, theirs]
-        image[:, ours, 2] = 0.0
-        vis[:, ours] = np.nan_to_num(confidence.values[:, theirs], nan=0.0)
         if "world_position" in ds:
+            ours = [KEYPOINT_INDEX[n] for n in names if n in KEYPOINT_INDEX]
+            theirs = [i for i, n in enumerate(names) if n in KEYPOINT_INDEX]
             w = sel(ds["world_position"]).transpose("time", "keypoints", "world_space").values
             world[:, ours] = w[:, theirs]
         attrs = json.loads(ds.attrs["gaitlab_attrs"]) if "gaitlab_attrs" in ds.attrs else {
@@ -268,8 +263,6 @@ class Landmarks:
                 raise LandmarksFileError("the dataset counts time in frames and gives no fps")
             time = time / fps
         frame = ds["frame"].values if "frame" in ds else np.arange(t)
-        missing = ~np.isfinite(image[:, :, :2]).all(axis=-1)
-        vis[missing] = 0.0
         return cls(frame=frame, time=time - time[0] if t else time, image=image, world=world,
                    visibility=vis, presence=vis.copy(), attrs=attrs)
 
@@ -339,6 +332,24 @@ class Landmarks:
         if meta.get("version", 0) > FORMAT_VERSION:
             raise LandmarksFileError(f"{path.name} was written by a newer gaitlab (format {meta['version']})")
         return cls.from_dataframe(table.to_pandas(), attrs=meta.get("attrs", {}))
+
+
+def blazepose_arrays(names, xy: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints of another tool in BlazePose's slots: ``names`` (K,) with ``xy`` (T, K, 2) pixels
+    and ``confidence`` (T, K). Returns ``image`` (T, 33, 3) (depth 0 where a position is given) and
+    ``visibility`` (T, 33): the keypoints that carry a BlazePose name (:data:`KEYPOINTS`) in their
+    slot, the others empty, and no visibility where a position is missing."""
+    t = xy.shape[0]
+    image = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
+    vis = np.zeros((t, len(KEYPOINTS)), np.float32)
+    ours = [KEYPOINT_INDEX[n] for n in names if n in KEYPOINT_INDEX]
+    theirs = [i for i, n in enumerate(names) if n in KEYPOINT_INDEX]
+    image[:, ours, :2] = xy[:, theirs]
+    missing = ~np.isfinite(image[:, :, :2]).all(axis=-1)
+    image[:, :, 2] = np.where(missing, np.nan, 0.0)
+    vis[:, ours] = np.nan_to_num(confidence[:, theirs], nan=0.0)
+    vis[missing] = 0.0
+    return image, vis
 
 
 def _xarray():

@@ -117,7 +117,7 @@ def _frame_number(path: Path) -> int:
 
 
 def _landmarks(frames: np.ndarray, people: list[list[np.ndarray]], fps: float, *, source: str, path: Path):
-    from ..landmarks import Landmarks
+    from ..landmarks import Landmarks, blazepose_arrays
 
     sizes = {p.size / 3 for ps in people for p in ps if p.size}
     if not sizes:
@@ -126,23 +126,18 @@ def _landmarks(frames: np.ndarray, people: list[list[np.ndarray]], fps: float, *
         counts = ", ".join(f"{x:g}" for x in sorted(sizes))
         raise LandmarksFileError(f"{path.name}: {counts} keypoints per person is not a layout gaitlab reads",
                                  "OpenPose BODY_25 or COCO-18, AlphaPose COCO-17 or Halpe-26")
-    layout, mapping = LAYOUTS[int(next(iter(sizes)))]
-    k = len(KEYPOINTS)
-    image = np.full((len(frames), k, 3), np.nan, np.float32)
-    vis = np.zeros((len(frames), k), np.float32)
-    ours = np.array([KEYPOINT_INDEX[n] for n in mapping.values()])
-    theirs = np.array(list(mapping))
+    points = int(next(iter(sizes)))
+    layout, mapping = LAYOUTS[points]
+    xyc = np.full((len(frames), points, 3), np.nan)
     previous = None
     for i, candidates in enumerate(people):
         person = _pick(candidates, previous)
-        if person is None:
-            continue
-        xyc = person.reshape(-1, 3)[theirs]
-        good = xyc[:, 2] >= MIN_CONFIDENCE
-        image[i, ours[good], :2] = xyc[good, :2]
-        image[i, ours[good], 2] = 0.0
-        vis[i, ours[good]] = xyc[good, 2]
-        previous = xyc[good, :2].mean(axis=0) if good.any() else previous
+        if person is not None:
+            xyc[i] = person.reshape(-1, 3)
+            seen = _confident(xyc[i, list(mapping)])
+            previous = seen.mean(axis=0) if len(seen) else previous
+    xyc[xyc[..., 2] < MIN_CONFIDENCE] = np.nan
+    image, vis = blazepose_arrays([mapping.get(j) for j in range(points)], xyc[..., :2], xyc[..., 2])
     _fill_within_person(image, vis)
     attrs = {"imported_from": {"software": source, "layout": layout, "file": str(path), "fps": fps}}
     return Landmarks(frame=frames, time=(frames - frames[0]) / fps, image=image,
@@ -175,13 +170,18 @@ def _fill_within_person(image: np.ndarray, vis: np.ndarray) -> None:
         image[gaps, k, 2] = 0.0
 
 
+def _confident(xyc: np.ndarray) -> np.ndarray:
+    """The (x, y) of the keypoints of one person ((K, 3)) at :data:`MIN_CONFIDENCE` or more."""
+    return xyc[xyc[:, 2] >= MIN_CONFIDENCE, :2]
+
+
 def _pick(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray | None:
     """The person nearest ``previous`` (an image point), else the one with the largest extent."""
     found = [c.reshape(-1, 3) for c in candidates if c.size]
-    found = [c for c in found if (c[:, 2] >= MIN_CONFIDENCE).sum() >= 3]
+    found = [c for c in found if len(_confident(c)) >= 3]
     if not found:
         return None
-    pts = [c[c[:, 2] >= MIN_CONFIDENCE, :2] for c in found]
+    pts = [_confident(c) for c in found]
     if previous is not None:
         score = [float(np.linalg.norm(p.mean(axis=0) - previous)) for p in pts]
         return found[int(np.argmin(score))].ravel()

@@ -83,7 +83,8 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
         sel = (is_left if stance else ~is_left).reshape((-1,) + (1,) * (frames.ndim - 1) + (1,))
         return np.where(sel, left, right)
 
-    idx, mask = window_index(ic, np.where(has_to, to, ic), n)
+    stance_end = np.where(has_to, to, ic)
+    idx, mask = window_index(ic, stance_end, n)
     early = mask & (np.arange(mask.shape[1])[None, :] <= np.ceil(DEEPEST_BEND_STANCE_FRACTION * (to - ic))[:, None])
     hip_w, ankle_w = kp("hip", idx), kp("ankle", idx)
     leg_len = np.where(early, np.linalg.norm(hip_w - ankle_w, axis=-1), np.inf)
@@ -94,8 +95,7 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     down = np.array([-np.sin(r), np.cos(r)])
     # The frames around the deepest bend, within the stance (one frame alone is noisy).
     half = int(round(FPPA_HALF_WINDOW_S * lm.fps))
-    near = np.clip(np.maximum(deep, 0)[:, None] + np.arange(-half, half + 1), ic[:, None],
-                   np.where(has_to, to, ic)[:, None])
+    near = np.clip(np.maximum(deep, 0)[:, None] + np.arange(-half, half + 1), ic[:, None], stance_end[:, None])
     near = np.clip(near, 0, n - 1)
     hip, knee, ankle = kp("hip", near), kp("knee", near), kp("ankle", near)
     other_hip = kp("hip", near, stance=False)

@@ -270,8 +270,6 @@ class _Chunk:
         self.ready = threading.Event()
         #: Frame number (this stretch's own count) of the frame where it handed over to the next.
         self.stop_index: int | None = None
-        #: Row of the joined store where this stretch's kept rows begin, once joined.
-        self.joined_from = 0
 
     def run(self, info, model, kwargs, nxt: "_Chunk | None", sample_every, counter, pool, abort) -> None:
         try:
@@ -355,20 +353,17 @@ def _chunked_pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, chun
             if isinstance(first, (KeyboardInterrupt, SystemExit)):
                 raise first
             raise _StitchError(str(first)) from first
-        sampled = [(row, p, f.result()) for p in parts for row, f in p.sampled]
-    # Frame numbers: each stretch continues where the one before handed over.
-    offset, base, pieces = 0, 0, []
+        sampled = [[(row, f.result()) for row, f in p.sampled] for p in parts]
+    # Frame numbers: each stretch continues where the one before handed over; the people samples
+    # of its kept rows move to their rows in the joined store.
+    offset, base, pieces, samples = 0, 0, [], []
     for k, p in enumerate(parts):
         if k:
             offset += parts[k - 1].stop_index - (p.start + p.warmup)
         pieces.append((p.store, p.warmup, len(p.store), offset))
-        p.joined_from = base
+        samples += [(row - p.warmup + base, people) for row, people in sampled[k] if p.warmup <= row < len(p.store)]
         base += len(p.store) - p.warmup
-    store = _FrameStore.joined(pieces)
-    samples = [(row - p.warmup + p.joined_from, people) for row, p, people in sampled
-               if p.warmup <= row < len(p.store)]
-    samples.sort(key=lambda s: s[0])
-    return store, samples
+    return _FrameStore.joined(pieces), samples
 
 
 def _check_stream(info: VideoInfo, n_decoded: int) -> None:
