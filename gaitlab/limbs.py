@@ -27,8 +27,11 @@ import cv2
 import numpy as np
 
 #: Part of each limb used, as fractions of its length from the proximal joint: the joints are
-#: left out, and the top of the thigh, which shorts cover in another colour.
-BANDS = {"thigh": (0.4, 0.85), "shank": (0.15, 0.85)}
+#: left out (the knee is wider than the shank below it, and from behind, with the knee bent and
+#: turned in, the thigh's end reaches a quarter of the way down the shank), and the top of the
+#: thigh, which shorts cover in another colour. Starting the shank at 0.25 instead of 0.15 took
+#: the largest FPPA error over the rendered rear-view ladder from 3.4 to 2.4 deg.
+BANDS = {"thigh": (0.4, 0.85), "shank": (0.25, 0.85)}
 #: Half-width of the band, in segment lengths.
 HALF_WIDTH = 0.4
 #: The band is resampled so the segment is this many pixels long (resolution independence).
