@@ -26,6 +26,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .imaging import colour_gradient, lab_blurred, line_fit, median
+
 #: Part of each limb used, as fractions of its length from the proximal joint: the joints are
 #: left out (the knee is wider than the shank below it, and from behind, with the knee bent and
 #: turned in, the thigh's end reaches a quarter of the way down the shank), and the top of the
@@ -74,8 +76,7 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     m = np.array([[n[0] * s, u[0] * s, origin[0]], [n[1] * s, u[1] * s, origin[1]]])
     band = cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_REPLICATE)
-    lab = cv2.GaussianBlur(cv2.cvtColor(band, cv2.COLOR_RGB2LAB).astype(np.float32), (3, 3), 0)
-    grad = np.sqrt(np.sum(cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3) ** 2, axis=2))
+    grad = colour_gradient(lab_blurred(band, 3), across=True)
     c = w // 2
     cols = np.arange(w)
     # Edge candidates: local maxima of the across-limb colour gradient, strong within their row half.
@@ -97,9 +98,9 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     y, mid = rows[ok], 0.5 * (left[ok] + right[ok])
     keep = np.ones(y.size, bool)
     for _ in range(3):
-        coef = _line_fit(y[keep], mid[keep])
+        coef = line_fit(y[keep], mid[keep])
         res = np.abs(coef[0] * y + coef[1] - mid)
-        keep = res <= max(1.0, 2.5 * float(np.median(res[keep])))
+        keep = res <= max(1.0, 2.5 * median(res[keep]))
         if keep.sum() < 6:
             return nan
     quality = float(keep.sum() / h)
@@ -108,15 +109,6 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     yc = h / 2
     centre = origin + n * (coef[0] * yc + coef[1]) * s + u * yc * s
     return np.array([direction[0], direction[1], centre[0], centre[1], quality])
-
-
-def _line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Least-squares line y = a x + b (closed form)."""
-    xm, ym = x.mean(), y.mean()
-    dx = x - xm
-    den = float(np.dot(dx, dx))
-    a = float(np.dot(dx, y - ym)) / den if den > 0 else 0.0
-    return a, float(ym - a * xm)
 
 
 def limb_axes(rgb: np.ndarray, keypoints_xy: np.ndarray, index: dict[str, int]) -> dict[str, float]:

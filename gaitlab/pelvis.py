@@ -22,6 +22,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .imaging import colour_gradient, lab_blurred, line_fit, median, quantile
 from .schema import KEYPOINT_INDEX
 
 LH, RH = KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]
@@ -58,8 +59,7 @@ def _window(rgb: np.ndarray, kp: np.ndarray):
     scale = TRUNK_PX / trunk
     crop = cv2.resize(rgb[iy0:iy1, ix0:ix1], None, fx=scale, fy=scale,
                       interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
-    lab = cv2.GaussianBlur(cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).astype(np.float32), (5, 5), 0)
-    return lab, (hips[1] - iy0) * scale
+    return lab_blurred(crop, 5), (hips[1] - iy0) * scale
 
 
 class WaistbandTracker:
@@ -80,7 +80,7 @@ class WaistbandTracker:
             self.prior = None
             return float("nan"), 0.0
         lab, hip_row = win
-        gy = np.sqrt(np.sum(cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3) ** 2, axis=2))
+        gy = colour_gradient(lab, across=False)
         rows, cols = gy.shape
         if rows < 5 or cols < 8:
             return float("nan"), 0.0
@@ -95,24 +95,24 @@ class WaistbandTracker:
         a, b, d = gy[r - 1, c], gy[r, c], gy[r + 1, c]
         den = a - 2 * b + d
         y = r + np.where(den < 0, 0.5 * (a - d) / np.where(den < 0, den, -1.0), 0.0)
-        strong = b > max(np.percentile(b, 30), 1e-6)
+        strong = b > max(quantile(b, 0.3), 1e-6)
         if strong.sum() < 8:
             self.prior = None
             return float("nan"), 0.0
-        x, y, wts = c[strong].astype(float), y[strong], b[strong].astype(float)
+        # Weighted by the squared edge strength: a strong, clean edge outweighs faint texture.
+        x, y, wts = c[strong].astype(float), y[strong], b[strong].astype(float) ** 2
         keep = np.ones(x.size, bool)
-        coef = np.array([0.0, float(np.median(y))])
         for _ in range(4):
             if keep.sum() < 6:
                 self.prior = None
                 return float("nan"), 0.0
-            coef = np.polyfit(x[keep], y[keep], 1, w=wts[keep])
-            res = np.abs(np.polyval(coef, x) - y)
-            keep = res < max(INLIER_PX, 2.0 * float(np.median(res[keep])))
-        quality = float(np.sum(np.abs(np.polyval(coef, x) - y) < INLIER_PX) / cols)
-        centre_row = float(np.polyval(coef, cols / 2))
-        self.prior = (float(coef[0]), hip_row - centre_row) if quality >= MIN_QUALITY else None
-        return float(np.degrees(np.arctan(coef[0]))), quality
+            slope, offset = line_fit(x[keep], y[keep], wts[keep])
+            res = np.abs(slope * x + offset - y)
+            keep = res < max(INLIER_PX, 2.0 * median(res[keep]))
+        quality = float(np.sum(np.abs(slope * x + offset - y) < INLIER_PX) / cols)
+        centre_row = slope * cols / 2 + offset
+        self.prior = (slope, hip_row - centre_row) if quality >= MIN_QUALITY else None
+        return float(np.degrees(np.arctan(slope))), quality
 
 
 def waistband_tilt(rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float]:
