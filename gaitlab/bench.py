@@ -61,7 +61,8 @@ def model_fps(video: Path, frames: int = MODEL_FRAMES) -> float:
     """BlazePose alone on ``frames`` frames decoded beforehand (VIDEO mode, as gaitlab runs it)."""
     import cv2
 
-    from .pose.mediapipe_backend import BlazePose, native_stderr_silenced
+    from .io.stderr import native_stderr_silenced
+    from .pose.mediapipe_backend import BlazePose
     from .pose.model import resolve_model
 
     cap = cv2.VideoCapture(str(video))

@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import INTERRUPTED_EXIT_CODE, GaitlabError
+from .io.stderr import native_stderr_silenced
 
 INTERNAL_ERROR_EXIT_CODE = 70
 
@@ -275,8 +276,33 @@ def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot
     click.echo(f"truth: {truth}")
 
 
+def _leave_now(code: int) -> None:
+    """End the process without the interpreter's shutdown. Interrupted while the pose model was
+    starting, a MediaPipe graph can be left half-built with its native threads running; freeing it
+    during shutdown aborts the process. Whatever the run had written is already removed by then."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def main(argv=None) -> int:
-    """Entry point: runs the CLI and turns every failure into one line and an exit code."""
+    """Entry point: runs the CLI and turns every failure into one line and an exit code.
+
+    Native libraries' log lines (MediaPipe, TensorFlow Lite, FFmpeg) are kept off the terminal for
+    the whole command, so the last line is always gaitlab's. Run as the console script (``argv``
+    None), an interrupt ends the process at once after its message (see :func:`_leave_now`).
+    """
+    with native_stderr_silenced():
+        code = _run(argv)
+        if code == INTERRUPTED_EXIT_CODE and argv is None:
+            _leave_now(code)
+        return code
+
+
+def _run(argv) -> int:
     try:
         cli.main(args=argv, prog_name="gaitlab", standalone_mode=False)
         return 0

@@ -29,13 +29,14 @@ import numpy as np
 
 from .. import __version__
 from ..errors import AnalysisError, VideoError
+from ..io.stderr import native_stderr_silenced
 from ..io.video import TRUNCATION_FRACTION, VideoInfo, VideoReader, clean_timestamps, opencv_single_threaded, probe
 from ..landmarks import Landmarks
 from ..limbs import empty_axes, limb_axes
 from ..pelvis import WaistbandTracker, waistband_tilt
 from ..schema import KEYPOINT_INDEX, KEYPOINTS
 from . import subject
-from .mediapipe_backend import MEDIAPIPE_VERSION, BlazePose, Poses, native_stderr_silenced
+from .mediapipe_backend import MEDIAPIPE_VERSION, BlazePose, Poses
 from .model import ModelInfo, resolve_model
 
 #: progress(frames_done, frames_total, stage_label)

@@ -8,9 +8,8 @@ used to count the people in view.
 
 from __future__ import annotations
 
-import contextlib
+import gc
 import os
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,41 +50,6 @@ def _empty() -> Poses:
     z3 = np.zeros((0, N_KEYPOINTS, 3), np.float32)
     z1 = np.zeros((0, N_KEYPOINTS), np.float32)
     return Poses(z3, z3.copy(), z1, z1.copy())
-
-
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """Hide what the native library prints on file descriptor 2 (TensorFlow Lite and absl log lines).
-
-    File descriptor 2 points at /dev/null inside the block, while Python's ``sys.stderr`` is swapped
-    for a stream on the real stderr, so progress bars and messages written from Python still show.
-    Not re-entrant across threads: wrap a whole pass, not single calls.
-    """
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    old_stderr = sys.stderr
-    try:
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        pass
-    real = os.fdopen(os.dup(saved), "w", buffering=1, encoding=getattr(old_stderr, "encoding", None) or "utf-8",
-                     errors="replace")
-    try:
-        with open(os.devnull, "wb") as null:
-            os.dup2(null.fileno(), 2)
-        sys.stderr = real
-        yield
-    finally:
-        sys.stderr = old_stderr
-        try:
-            real.flush()
-        finally:
-            real.close()
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 class BlazePose:
@@ -142,6 +106,11 @@ class BlazePose:
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
+            # MediaPipe's task object sits in reference cycles, so its native graph would otherwise be
+            # freed whenever the cyclic collector next runs: after the pass (its teardown log lines
+            # then reach the terminal) or during interpreter exit (where freeing its threads can abort
+            # the process). Collect now, while the pass still silences native output.
+            gc.collect()
 
     def __enter__(self) -> "BlazePose":
         return self
