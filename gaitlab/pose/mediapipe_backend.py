@@ -8,7 +8,6 @@ used to count the people in view.
 
 from __future__ import annotations
 
-import gc
 import os
 from dataclasses import dataclass
 
@@ -106,11 +105,6 @@ class BlazePose:
         if self._landmarker is not None:
             self._landmarker.close()
             self._landmarker = None
-            # MediaPipe's task object sits in reference cycles, so its native graph would otherwise be
-            # freed whenever the cyclic collector next runs: after the pass (its teardown log lines
-            # then reach the terminal) or during interpreter exit (where freeing its threads can abort
-            # the process). Collect now, while the pass still silences native output.
-            gc.collect()
 
     def __enter__(self) -> "BlazePose":
         return self
