@@ -95,7 +95,7 @@ class Landmarks:
         """(T,) True where a person was found in the frame: the body keypoints the analysis
         needs (:data:`BODY_KEYPOINTS`) are there. BlazePose gives all or none; keypoints imported
         from other tools may lack the rest."""
-        return np.isfinite(self.image[:, _BODY_INDEX, :2]).all(axis=(1, 2))
+        return body_found(self.image)
 
     @property
     def fps(self) -> float:
@@ -249,8 +249,7 @@ class Landmarks:
         image, vis = blazepose_arrays(names, position.sel(space=["x", "y"]).values, confidence.values)
         world = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
         if "world_position" in ds:
-            ours = [KEYPOINT_INDEX[n] for n in names if n in KEYPOINT_INDEX]
-            theirs = [i for i, n in enumerate(names) if n in KEYPOINT_INDEX]
+            ours, theirs = _blazepose_slots(names)
             w = sel(ds["world_position"]).transpose("time", "keypoints", "world_space").values
             world[:, ours] = w[:, theirs]
         attrs = json.loads(ds.attrs["gaitlab_attrs"]) if "gaitlab_attrs" in ds.attrs else {
@@ -334,6 +333,18 @@ class Landmarks:
         return cls.from_dataframe(table.to_pandas(), attrs=meta.get("attrs", {}))
 
 
+def body_found(image: np.ndarray) -> np.ndarray:
+    """(T,) True where the body keypoints (:data:`BODY_KEYPOINTS`) of ``image`` (T, 33, >= 2) are there."""
+    return np.isfinite(image[:, _BODY_INDEX, :2]).all(axis=(1, 2))
+
+
+def _blazepose_slots(names) -> tuple[list[int], list[int]]:
+    """For keypoint ``names`` of another tool: BlazePose's slot of each that carries a BlazePose
+    name, and its own index, in the same order."""
+    pairs = [(KEYPOINT_INDEX[n], i) for i, n in enumerate(names) if n in KEYPOINT_INDEX]
+    return [o for o, _ in pairs], [i for _, i in pairs]
+
+
 def blazepose_arrays(names, xy: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keypoints of another tool in BlazePose's slots: ``names`` (K,) with ``xy`` (T, K, 2) pixels
     and ``confidence`` (T, K). Returns ``image`` (T, 33, 3) (depth 0 where a position is given) and
@@ -342,8 +353,7 @@ def blazepose_arrays(names, xy: np.ndarray, confidence: np.ndarray) -> tuple[np.
     t = xy.shape[0]
     image = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
     vis = np.zeros((t, len(KEYPOINTS)), np.float32)
-    ours = [KEYPOINT_INDEX[n] for n in names if n in KEYPOINT_INDEX]
-    theirs = [i for i, n in enumerate(names) if n in KEYPOINT_INDEX]
+    ours, theirs = _blazepose_slots(names)
     image[:, ours, :2] = xy[:, theirs]
     missing = ~np.isfinite(image[:, :, :2]).all(axis=-1)
     image[:, :, 2] = np.where(missing, np.nan, 0.0)

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LandmarksFileError
-from ..schema import KEYPOINT_INDEX, KEYPOINTS
 
 #: BlazePose name of each keypoint of the formats read, by the format's keypoint index.
 BODY_25 = {0: "nose", 2: "right_shoulder", 3: "right_elbow", 4: "right_wrist", 5: "left_shoulder",
@@ -149,10 +148,9 @@ def _fill_within_person(image: np.ndarray, vis: np.ndarray) -> None:
     runner counts as not found there, as with BlazePose); in the other frames, a keypoint missing
     here and there is interpolated from its neighbours (with visibility 0), and one seen in fewer
     than :data:`MIN_SEEN_FRACTION` of them is left out altogether."""
-    from ..landmarks import BODY_KEYPOINTS
+    from ..landmarks import body_found
 
-    body = [KEYPOINT_INDEX[k] for k in BODY_KEYPOINTS]
-    present = np.isfinite(image[:, body, :2]).all(axis=(1, 2))
+    present = body_found(image)
     image[~present] = np.nan
     vis[~present] = 0.0
     rows = np.nonzero(present)[0]
@@ -177,13 +175,13 @@ def _confident(xyc: np.ndarray) -> np.ndarray:
 
 def _pick(candidates: list[np.ndarray], previous: np.ndarray | None) -> np.ndarray | None:
     """The person nearest ``previous`` (an image point), else the one with the largest extent."""
-    found = [c.reshape(-1, 3) for c in candidates if c.size]
-    found = [c for c in found if len(_confident(c)) >= 3]
+    found = [(c, _confident(c.reshape(-1, 3))) for c in candidates if c.size]
+    found = [(c, p) for c, p in found if len(p) >= 3]
     if not found:
         return None
-    pts = [_confident(c) for c in found]
+    found, pts = [c for c, _ in found], [p for _, p in found]
     if previous is not None:
         score = [float(np.linalg.norm(p.mean(axis=0) - previous)) for p in pts]
-        return found[int(np.argmin(score))].ravel()
+        return found[int(np.argmin(score))]
     extent = [float(np.ptp(p[:, 0]) * np.ptp(p[:, 1])) for p in pts]
-    return found[int(np.argmax(extent))].ravel()
+    return found[int(np.argmax(extent))]

@@ -79,6 +79,12 @@ def _frontal_2d(points3d: dict, camera, view: str):
     return {k: np.stack([v[..., 2], -v[..., 1]], -1) for k, v in points3d.items()}
 
 
+def _shank_angle_deg(leg: dict) -> float:
+    """Knee->ankle from vertical at the leg's first sample (sagittal x forward, y up), + = ankle ahead."""
+    return round(float(np.degrees(np.arctan2(leg["ankle"][0, 0] - leg["knee"][0, 0],
+                                             leg["knee"][0, 1] - leg["ankle"][0, 1]))), 3)
+
+
 def compute_truth(params: SynthParams, model: RunnerModel | None = None) -> dict:
     model = model or RunnerModel(params)
     p, body = params, model.body
@@ -144,10 +150,8 @@ def compute_truth(params: SynthParams, model: RunnerModel | None = None) -> dict
                 "overstride_cm": round(100 * float(L["heel"][0, 0] - L["hip"][0, 0]), 3),
                 "overstride_leg": round(float(L["heel"][0, 0] - L["hip"][0, 0]) / leg, 5),
                 "overstride_cm_exact": round(100 * float(exact["heel"][0, 0] - exact["hip"][0, 0]), 3),
-                "shank_angle_deg": round(float(np.degrees(np.arctan2(L["ankle"][0, 0] - L["knee"][0, 0],
-                                                                     L["knee"][0, 1] - L["ankle"][0, 1]))), 3),
-                "shank_angle_deg_exact": round(float(np.degrees(np.arctan2(
-                    exact["ankle"][0, 0] - exact["knee"][0, 0], exact["knee"][0, 1] - exact["ankle"][0, 1]))), 3),
+                "shank_angle_deg": _shank_angle_deg(L),
+                "shank_angle_deg_exact": _shank_angle_deg(exact),
                 "knee_flexion_ic_deg": round(float(flex[0]), 3),
                 "peak_knee_flexion_deg": round(float(flex[i_pk]), 3),
                 "peak_knee_flexion_frame": int(stance_frames[i_pk]),
