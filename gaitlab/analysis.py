@@ -117,7 +117,7 @@ def check_steps(steps: pd.DataFrame) -> None:
 
 
 #: Pelvic drop is reported only when the waistband line was found in at least this fraction of
-#: frames with at least :data:`gaitlab.pelvis.MIN_QUALITY`.
+#: frames with at least :data:`gaitlab.image.pelvis.MIN_QUALITY`.
 PELVIS_MIN_GOOD_FRAMES = 0.6
 
 
@@ -127,10 +127,10 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
 
     From the waistband tilt frame signal (+ = image-right end lower): as is from behind, negated in
     front (the runner's right is then on the image's left). Frames below
-    :data:`gaitlab.pelvis.MIN_QUALITY` are dropped and re-filled by interpolation, then one-frame
+    :data:`gaitlab.image.pelvis.MIN_QUALITY` are dropped and re-filled by interpolation, then one-frame
     spikes removed (:func:`gaitlab.preprocess.despike`).
     """
-    from .pelvis import MIN_QUALITY
+    from .image.pelvis import MIN_QUALITY
     from .preprocess import despike, despike_window
 
     raw = lm.frame_signals.get("pelvis_tilt_deg")

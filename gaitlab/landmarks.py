@@ -33,12 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import LandmarksFileError
-from .schema import KEYPOINT_INDEX, KEYPOINTS
-
-#: The keypoints a frame must have for the runner to count as found in it.
-BODY_KEYPOINTS = tuple(f"{side}_{part}" for side in ("left", "right")
-                       for part in ("shoulder", "hip", "knee", "ankle"))
-_BODY_INDEX = [KEYPOINT_INDEX[k] for k in BODY_KEYPOINTS]
+from .schema import BODY_KEYPOINTS, KEYPOINT_INDEX, KEYPOINTS, blazepose_arrays, blazepose_slots, body_found
 
 FORMAT_NAME = "gaitlab-landmarks"
 FORMAT_VERSION = 1
@@ -249,7 +244,7 @@ class Landmarks:
         image, vis = blazepose_arrays(names, position.sel(space=["x", "y"]).values, confidence.values)
         world = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
         if "world_position" in ds:
-            ours, theirs = _blazepose_slots(names)
+            ours, theirs = blazepose_slots(names)
             w = sel(ds["world_position"]).transpose("time", "keypoints", "world_space").values
             world[:, ours] = w[:, theirs]
         attrs = json.loads(ds.attrs["gaitlab_attrs"]) if "gaitlab_attrs" in ds.attrs else {
@@ -306,7 +301,7 @@ class Landmarks:
 
         path = Path(path)
         if is_foreign(path):
-            return read_keypoints(path, fps)
+            return cls(**read_keypoints(path, fps))
         if not path.is_file():
             raise LandmarksFileError(f"landmarks file not found: {path}")
         if path.suffix.lower() == ".nc":
@@ -331,35 +326,6 @@ class Landmarks:
         if meta.get("version", 0) > FORMAT_VERSION:
             raise LandmarksFileError(f"{path.name} was written by a newer gaitlab (format {meta['version']})")
         return cls.from_dataframe(table.to_pandas(), attrs=meta.get("attrs", {}))
-
-
-def body_found(image: np.ndarray) -> np.ndarray:
-    """(T,) True where the body keypoints (:data:`BODY_KEYPOINTS`) of ``image`` (T, 33, >= 2) are there."""
-    return np.isfinite(image[:, _BODY_INDEX, :2]).all(axis=(1, 2))
-
-
-def _blazepose_slots(names) -> tuple[list[int], list[int]]:
-    """For keypoint ``names`` of another tool: BlazePose's slot of each that carries a BlazePose
-    name, and its own index, in the same order."""
-    pairs = [(KEYPOINT_INDEX[n], i) for i, n in enumerate(names) if n in KEYPOINT_INDEX]
-    return [o for o, _ in pairs], [i for _, i in pairs]
-
-
-def blazepose_arrays(names, xy: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Keypoints of another tool in BlazePose's slots: ``names`` (K,) with ``xy`` (T, K, 2) pixels
-    and ``confidence`` (T, K). Returns ``image`` (T, 33, 3) (depth 0 where a position is given) and
-    ``visibility`` (T, 33): the keypoints that carry a BlazePose name (:data:`KEYPOINTS`) in their
-    slot, the others empty, and no visibility where a position is missing."""
-    t = xy.shape[0]
-    image = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
-    vis = np.zeros((t, len(KEYPOINTS)), np.float32)
-    ours, theirs = _blazepose_slots(names)
-    image[:, ours, :2] = xy[:, theirs]
-    missing = ~np.isfinite(image[:, :, :2]).all(axis=-1)
-    image[:, :, 2] = np.where(missing, np.nan, 0.0)
-    vis[:, ours] = np.nan_to_num(confidence[:, theirs], nan=0.0)
-    vis[missing] = 0.0
-    return image, vis
 
 
 def _xarray():

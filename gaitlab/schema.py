@@ -15,6 +15,8 @@ Angles
 
 from __future__ import annotations
 
+import numpy as np
+
 # BlazePose's 33 keypoints, in model output order.
 KEYPOINTS: tuple[str, ...] = (
     "nose",
@@ -71,3 +73,36 @@ SKELETON_EDGES: tuple[tuple[str, str], ...] = (
 
 # Camera views gaitlab distinguishes.
 VIEWS: tuple[str, ...] = ("side", "rear", "front")
+
+#: The keypoints a frame must have for the runner to count as found in it.
+BODY_KEYPOINTS = tuple(f"{side}_{part}" for side in SIDES for part in ("shoulder", "hip", "knee", "ankle"))
+_BODY_INDEX = [KEYPOINT_INDEX[k] for k in BODY_KEYPOINTS]
+
+
+def body_found(image: np.ndarray) -> np.ndarray:
+    """(T,) True where the body keypoints (:data:`BODY_KEYPOINTS`) of ``image`` (T, 33, >= 2) are there."""
+    return np.isfinite(image[:, _BODY_INDEX, :2]).all(axis=(1, 2))
+
+
+def blazepose_slots(names) -> tuple[list[int], list[int]]:
+    """For keypoint ``names`` of another tool: BlazePose's slot of each that carries a BlazePose
+    name, and its own index, in the same order."""
+    pairs = [(KEYPOINT_INDEX[n], i) for i, n in enumerate(names) if n in KEYPOINT_INDEX]
+    return [o for o, _ in pairs], [i for _, i in pairs]
+
+
+def blazepose_arrays(names, xy: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints of another tool in BlazePose's slots: ``names`` (K,) with ``xy`` (T, K, 2) pixels
+    and ``confidence`` (T, K). Returns ``image`` (T, 33, 3) (depth 0 where a position is given) and
+    ``visibility`` (T, 33): the keypoints that carry a BlazePose name (:data:`KEYPOINTS`) in their
+    slot, the others empty, and no visibility where a position is missing."""
+    t = xy.shape[0]
+    image = np.full((t, len(KEYPOINTS), 3), np.nan, np.float32)
+    vis = np.zeros((t, len(KEYPOINTS)), np.float32)
+    ours, theirs = blazepose_slots(names)
+    image[:, ours, :2] = xy[:, theirs]
+    missing = ~np.isfinite(image[:, :, :2]).all(axis=-1)
+    image[:, :, 2] = np.where(missing, np.nan, 0.0)
+    vis[:, ours] = np.nan_to_num(confidence[:, theirs], nan=0.0)
+    vis[missing] = 0.0
+    return image, vis

@@ -1,7 +1,7 @@
 """Frontal-plane metrics against exact truth: rendered rear-view runners with known pelvic drop,
 knee valgus and camera roll through the real pose model; and what real rear and front clips give.
 
-Pelvic drop is measured per step (the waistband line, :mod:`gaitlab.pelvis`) but reported only when
+Pelvic drop is measured per step (the waistband line, :mod:`gaitlab.image.pelvis`) but reported only when
 its validation reaches gain 0.8-1.2 and errors within 2 deg; ``references.json`` says whether it
 does, and the test below holds that statement to the measured numbers.
 """

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from gaitlab.imaging import colour_gradient, lab_blurred, line_fit, median, quantile
+from gaitlab.image.ops import colour_gradient, lab_blurred, line_fit, median, quantile
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 10, 101, 500])

@@ -155,7 +155,7 @@ def test_openpose_folders_import_by_name_and_keep_one_runner(tmp_path):
     for i, people in enumerate(frames):
         doc = {"version": 1.3, "people": [{"pose_keypoints_2d": p} for p in people]}
         (tmp_path / f"clip_{i:012d}_keypoints.json").write_text(json.dumps(doc))
-    lm = read_openpose(tmp_path, fps=30)
+    lm = Landmarks(**read_openpose(tmp_path, fps=30))
     assert lm.n_frames == 4 and np.allclose(lm.time, np.arange(4) / 30)
     assert lm.detected.tolist() == [True, True, False, False]
     assert np.allclose(lm.xy("left_hip")[[0, 1], 0], [320, 325])  # BODY_25 12 = LHip

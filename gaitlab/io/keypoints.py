@@ -1,4 +1,5 @@
-"""Keypoints from other pose tools, as gaitlab :class:`~gaitlab.landmarks.Landmarks`.
+"""Keypoints from other pose tools, as the arrays of gaitlab :class:`~gaitlab.landmarks.Landmarks`
+(``Landmarks(**read_keypoints(path, fps))``; :meth:`~gaitlab.landmarks.Landmarks.load` does this).
 
 Two formats are read directly (others through ``movement`` datasets, see
 :meth:`~gaitlab.landmarks.Landmarks.from_movement`):
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LandmarksFileError
+from ..schema import blazepose_arrays, body_found
 
 #: BlazePose name of each keypoint of the formats read, by the format's keypoint index.
 BODY_25 = {0: "nose", 2: "right_shoulder", 3: "right_elbow", 4: "right_wrist", 5: "left_shoulder",
@@ -97,8 +99,9 @@ def is_foreign(path: str | Path) -> bool:
     return p.is_dir() or p.suffix.lower() == ".json"
 
 
-def read_keypoints(path: str | Path, fps: float | None):
-    """An OpenPose folder or an AlphaPose JSON file, at ``fps`` frames per second."""
+def read_keypoints(path: str | Path, fps: float | None) -> dict:
+    """An OpenPose folder or an AlphaPose JSON file, at ``fps`` frames per second: the fields of a
+    :class:`~gaitlab.landmarks.Landmarks` as a dict."""
     if not fps or not np.isfinite(fps) or fps <= 0:
         raise LandmarksFileError(f"{Path(path).name}: keypoint files record no time",
                                  "give the clip's frame rate with --keypoints-fps")
@@ -116,8 +119,6 @@ def _frame_number(path: Path) -> int:
 
 
 def _landmarks(frames: np.ndarray, people: list[list[np.ndarray]], fps: float, *, source: str, path: Path):
-    from ..landmarks import Landmarks, blazepose_arrays
-
     sizes = {p.size / 3 for ps in people for p in ps if p.size}
     if not sizes:
         raise LandmarksFileError(f"{path.name}: no person in any frame")
@@ -139,17 +140,15 @@ def _landmarks(frames: np.ndarray, people: list[list[np.ndarray]], fps: float, *
     image, vis = blazepose_arrays([mapping.get(j) for j in range(points)], xyc[..., :2], xyc[..., 2])
     _fill_within_person(image, vis)
     attrs = {"imported_from": {"software": source, "layout": layout, "file": str(path), "fps": fps}}
-    return Landmarks(frame=frames, time=(frames - frames[0]) / fps, image=image,
-                     world=np.full_like(image, np.nan), visibility=vis, presence=vis.copy(), attrs=attrs)
+    return {"frame": frames, "time": (frames - frames[0]) / fps, "image": image,
+            "world": np.full_like(image, np.nan), "visibility": vis, "presence": vis.copy(), "attrs": attrs}
 
 
 def _fill_within_person(image: np.ndarray, vis: np.ndarray) -> None:
-    """In place: a frame without all of :data:`~gaitlab.landmarks.BODY_KEYPOINTS` is emptied (the
+    """In place: a frame without all of :data:`~gaitlab.schema.BODY_KEYPOINTS` is emptied (the
     runner counts as not found there, as with BlazePose); in the other frames, a keypoint missing
     here and there is interpolated from its neighbours (with visibility 0), and one seen in fewer
     than :data:`MIN_SEEN_FRACTION` of them is left out altogether."""
-    from ..landmarks import body_found
-
     present = body_found(image)
     image[~present] = np.nan
     vis[~present] = 0.0

@@ -6,7 +6,7 @@ pelvic_drop_deg             pelvis tilt at midstance relative to its tilt at ini
 pelvic_drop_peak_deg        the largest such drop between IC and TO
 knee_fppa_deg               frontal plane projection angle of the stance knee at the frame of
                             deepest knee bend in stance: thigh (hip->knee) against the shank axis
-                            measured from the image (:mod:`gaitlab.limbs`), + = valgus
+                            measured from the image (:mod:`gaitlab.image.limbs`), + = valgus
 shank_axis_measured         True when that shank axis was found (else the knee->ankle keypoints)
 hip_adduction_deg           stance femur (hip->knee) from vertical at the same frame, + = knee
                             toward the midline
@@ -14,7 +14,7 @@ hip_adduction_deg           stance femur (hip->knee) from vertical at the same f
 
 Pelvic tilt comes from a per-frame signal (degrees, + = the runner's right side lower in the image),
 supplied by the caller: BlazePose's hip landmarks do not follow the pelvis (on rendered runners
-with exact truth the hip-line tilt followed 0.2-0.3 of the true drop), so :mod:`gaitlab.pelvis`
+with exact truth the hip-line tilt followed 0.2-0.3 of the true drop), so :mod:`gaitlab.image.pelvis`
 measures the pelvis from the image. Drop is measured relative to the pelvis at initial contacts
 Drop is measured relative to the pelvis at mid-flight (:func:`pelvis_level_deg`), where it passes
 through level, so a rolled camera and a constant pelvic obliquity cancel.
@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..geometry import fppa_deg, frontal_inclination_deg
 from ..landmarks import Landmarks
-from ..limbs import segment_directions
+from ..image.limbs import segment_directions
 from .sagittal import window_index
 
 #: FPPA and hip adduction are the median over the frames within this many seconds of the deepest

@@ -14,7 +14,7 @@ shank_angle_deg             shank axis from vertical at IC, + = ankle ahead of t
 knee_flexion_ic_deg         knee flexion at IC: hip->knee against the shank, with the knee moved
                             onto the measured shank axis
 shank_axis_measured         True when the IC's shank axis was measured from the image
-                            (:mod:`gaitlab.limbs`), False when it comes from the keypoints
+                            (:mod:`gaitlab.image.limbs`), False when it comes from the keypoints
 peak_knee_flexion_deg       the most knee flexion between IC and TO
 foot_angle_ic_deg           heel->toe above the belt line at IC, relative to the same foot at
                             midstance (flat), + = toes up (Altman & Davis 2012)
@@ -35,7 +35,7 @@ Limb axes: BlazePose places the knee keypoint ahead of the knee joint when the l
 straight (on rendered runners with exact truth, up to 12 px at 640x480), so a shank angle from the
 knee and ankle keypoints read up to 9 deg too vertical at long-legged landings, and knee flexion at
 contact too high. The shank direction at IC is therefore taken from the shank's own edges in the
-image (:mod:`gaitlab.limbs`, measured during the pose pass) where found, and from the keypoints
+image (:mod:`gaitlab.image.limbs`, measured during the pose pass) where found, and from the keypoints
 otherwise (``shank_axis_measured`` says which); the knee is moved onto that axis. Foot angle and overstride use the keypoints.
 
 Shank angle at contact: once the foot is down, the belt turns the shank several degrees per frame
@@ -56,7 +56,7 @@ import pandas as pd
 from ..geometry import (angle_to_vertical_deg, flexion_deg,
                         segment_angle_from_horizontal_deg)
 from ..landmarks import Landmarks
-from ..limbs import segment_directions
+from ..image.limbs import segment_directions
 from ..preprocess import leg_length_px
 from ..references import classification, constant
 

@@ -5,8 +5,8 @@ tracking mode on every frame, and a second BlazePose (every frame from scratch, 
 at one frame per second on a worker thread to count the people in view. Nothing holds more than a
 few frames at a time. While each frame is at hand, cheap pixel measurements are kept as frame
 signals: a thumbnail difference that marks cuts between shots, the waistband's tilt
-(:mod:`gaitlab.pelvis`), which rear and front views need for pelvic drop, and the axes of the
-thighs and shanks (:mod:`gaitlab.limbs`), which the joint keypoints place off the joint centres.
+(:mod:`gaitlab.image.pelvis`), which rear and front views need for pelvic drop, and the axes of the
+thighs and shanks (:mod:`gaitlab.image.limbs`), which the joint keypoints place off the joint centres.
 The pixel measurements run on a worker thread, in frame order, overlapped with inference.
 
 If that count shows more than one comparable person, the runner is chosen by the rule in
@@ -32,8 +32,8 @@ from ..errors import AnalysisError, VideoError
 from ..io.stderr import native_stderr_silenced
 from ..io.video import TRUNCATION_FRACTION, VideoInfo, VideoReader, clean_timestamps, opencv_single_threaded, probe
 from ..landmarks import Landmarks
-from ..limbs import empty_axes, limb_axes
-from ..pelvis import WaistbandTracker, waistband_tilt
+from ..image.limbs import empty_axes, limb_axes
+from ..image.pelvis import WaistbandTracker, waistband_tilt
 from ..schema import KEYPOINT_INDEX, KEYPOINTS
 from . import subject
 from .mediapipe_backend import MEDIAPIPE_VERSION, BlazePose, Poses

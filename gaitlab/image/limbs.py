@@ -26,7 +26,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .imaging import colour_gradient, lab_blurred, line_fit, median
+from .ops import colour_gradient, lab_blurred, line_fit, median
 
 #: Part of each limb used, as fractions of its length from the proximal joint: the joints are
 #: left out (the knee is wider than the shank below it, and from behind, with the knee bent and

@@ -22,8 +22,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .imaging import colour_gradient, lab_blurred, line_fit, median, quantile
-from .schema import KEYPOINT_INDEX
+from .ops import colour_gradient, lab_blurred, line_fit, median, quantile
+from ..schema import KEYPOINT_INDEX
 
 LH, RH = KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]
 LS, RS = KEYPOINT_INDEX["left_shoulder"], KEYPOINT_INDEX["right_shoulder"]

@@ -1,4 +1,4 @@
-"""Small image operations shared by the pixel measurements (:mod:`gaitlab.pelvis`, :mod:`gaitlab.limbs`).
+"""Small image operations shared by the pixel measurements (:mod:`gaitlab.image.pelvis`, :mod:`gaitlab.image.limbs`).
 
 They run on every frame beside the pose model, so they are written as few OpenCV/numpy calls on
 small crops: per-call overhead, not pixels, is what they cost.
