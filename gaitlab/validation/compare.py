@@ -145,46 +145,56 @@ def true_side_values(truth: ClipTruth) -> dict:
     return out
 
 
+def measured_side_values(result, metric: str) -> dict:
+    """{side: value} of a metric as the summary computes it (median over the side's valid steps),
+    whether or not the summary prints it, and ``both`` = right minus left."""
+    steps = result.steps
+    out = {}
+    if metric == "cadence_spm":
+        out = {k: float(result.cadence.get(k, np.nan)) for k in (*SIDES, "both")}
+        out["right_minus_left"] = out["right"] - out["left"]
+        return out
+    if metric not in steps.columns:
+        return {}
+    for side in SIDES:
+        v = pd.to_numeric(steps.loc[steps.valid & (steps.side == side), metric], errors="coerce").to_numpy(float)
+        v = v[np.isfinite(v)]
+        out[side] = float(np.median(v)) if v.size else np.nan
+    out["right_minus_left"] = out["right"] - out["left"]
+    return out
+
+
 def compare_sides(truth: ClipTruth, result) -> pd.DataFrame:
-    """Per metric and side (and ``both`` for right minus left): the printed value against the truth."""
+    """Per metric and side (and right minus left): the clip's value against the truth. ``measured``
+    is the value whether or not the summary prints it (``shown``; ``withheld`` says why not), so the
+    accuracy of a withheld measure is known too."""
     true = true_side_values(truth)
     summary = result.summary
     rows = []
     for metric, sides in true.items():
         srows = summary[summary.metric == metric]
-        if srows.empty:
+        measured = measured_side_values(result, metric)
+        if srows.empty or not measured:
             continue
-        for side in (*SIDES, "both"):
-            r = srows[srows.side == side]
-            if r.empty:
+        keys = [(s, "value") for s in SIDES] + [("both", "right_minus_left")]
+        if metric == "cadence_spm":
+            keys.append(("both", "value"))
+        for side, kind in keys:
+            if kind == "right_minus_left":
+                tv = sides.get("right", np.nan) - sides.get("left", np.nan)
+                value = measured["right_minus_left"]
+                r = srows[srows.side == "both"]
+            else:
+                tv = sides.get(side, np.nan)
+                value = measured.get(side, np.nan)
+                r = srows[srows.side == side]
+            if not np.isfinite(tv) or r.empty:
                 continue
             r = r.iloc[0]
-            if metric == "cadence_spm":
-                measured = float(result.cadence.get(side, np.nan))
-                tv = sides.get(side, np.nan)
-                kind = "value"
-            elif side == "both":
-                measured = float(r.right_minus_left)
-                tv = sides.get("right", np.nan) - sides.get("left", np.nan)
-                kind = "right_minus_left"
-            else:
-                measured = float(r["median"])
-                tv = sides.get(side, np.nan)
-                kind = "value"
-            if not np.isfinite(tv):
-                continue
-            shown = bool(r.measurable) and np.isfinite(measured)
+            shown = bool(r.measurable) and np.isfinite(value)
             rows.append({"metric": metric, "side": side, "role": truth.role(side) if side != "both" else "both",
-                         "kind": kind, "measured": measured if shown else np.nan, "truth": float(tv),
-                         "error": measured - float(tv) if shown else np.nan, "n_steps": int(r.n_steps),
-                         "shown": shown, "withheld": "" if shown else str(r.warning or "not measured")})
-        if metric == "cadence_spm" and {"left", "right"} <= set(sides):
-            measured = float(result.cadence.get("right", np.nan)) - float(result.cadence.get("left", np.nan))
-            tv = sides["right"] - sides["left"]
-            shown = bool(np.isfinite(measured))
-            rows.append({"metric": metric, "side": "both", "role": "both", "kind": "right_minus_left",
-                         "measured": measured if shown else np.nan, "truth": tv,
-                         "error": measured - tv if shown else np.nan, "n_steps": int(srows.n_steps.max()),
-                         "shown": shown, "withheld": "" if shown else "not measured"})
+                         "kind": kind, "measured": value, "truth": float(tv), "error": value - float(tv),
+                         "n_steps": int(r.n_steps), "shown": shown,
+                         "withheld": "" if shown else str(r.warning or "not measured")})
     return pd.DataFrame(rows, columns=["metric", "side", "role", "kind", "measured", "truth", "error", "n_steps",
                                        "shown", "withheld"])

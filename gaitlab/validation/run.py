@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
+from ..accuracy import fps_band
 from .compare import TIMING_EVENT, compare_sides, compare_steps, match_events
 from .truth import EVENTS, ClipTruth, find_truths, load_clip_truth
 
@@ -96,21 +97,19 @@ def validate_clip(truth_file: str, cache: str | None, fingerprint: str) -> dict:
     try:
         lm, from_cache = clip_landmarks(truth.video, Path(cache) if cache else None, fingerprint)
         row["pose_cached"] = from_cache
+        row["detected_fraction"] = round(float(lm.detected.mean()), 4)
         result = analyze_landmarks(lm, RunnerInfo(height_m=truth.height_m))
     except GaitlabError as exc:
         row.update(refused=True, reason=exc.one_line(),
                    seconds=round(time.perf_counter() - started, 2))
         return {"clip": row, **empty}
     row.update(refused=False, reason="", view_found=result.view.get("kind"), seconds=round(time.perf_counter() - started, 2),
+               detected_fraction=round(float(lm.detected.mean()), 4),
                n_steps=int(len(result.steps)), n_valid_steps=int(result.steps.valid.sum()),
                cadence=float(result.cadence.get("both", np.nan)))
     events = pd.concat([match_events(truth, result.events, e) for e in EVENTS], ignore_index=True)
     return {"clip": row, "events": events, "steps": compare_steps(truth, result, truth.view),
             "sides": compare_sides(truth, result)}
-
-
-def _fps_band(fps: float) -> str:
-    return "<50" if fps < 50 else "50-90" if fps < 90 else ">=90"
 
 
 def _stats(err: np.ndarray) -> dict:
@@ -140,20 +139,21 @@ def metric_table(sides: pd.DataFrame, clips: pd.DataFrame) -> pd.DataFrame:
     if sides.empty:
         return pd.DataFrame()
     df = sides.merge(clips[["clip", "set", "view", "fps"]], on="clip")
-    df["fps_band"] = df.fps.map(_fps_band)
+    df["fps_band"] = df.fps.map(fps_band)
     rows = []
     for keys, g in df.groupby(["metric", "kind", "view", "role"]):
         for band, gb in [("all", g), *g.groupby("fps_band")]:
-            shown = gb[gb.shown]
+            # Every clip where the value was measured counts, printed or not, so a withheld measure's accuracy is known.
+            measured = gb[np.isfinite(gb.error.astype(float))]
             row = dict(zip(["metric", "kind", "view", "role"], keys), fps_band=band, n_clips=int(gb["clip"].nunique()),
-                       n_shown=int(len(shown)), n_withheld=int((~gb.shown).sum()), n_steps=int(shown.n_steps.sum()))
-            if len(shown):
-                row.update(_stats(shown.error.to_numpy(float)))
-                span = float(np.ptp(shown.truth)) if len(shown) else 0.0
+                       n_measured=int(len(measured)), n_printed=int(gb.shown.sum()), n_steps=int(measured.n_steps.sum()))
+            if len(measured):
+                row.update(_stats(measured.error.to_numpy(float)))
+                span = float(np.ptp(measured.truth))
                 if span >= MIN_TRUTH_SPAN.get(keys[0], np.inf) and keys[1] == "value":
-                    row["gain"], row["r"] = _gain(shown.measured.to_numpy(float), shown.truth.to_numpy(float))
+                    row["gain"], row["r"] = _gain(measured.measured.to_numpy(float), measured.truth.to_numpy(float))
             rows.append(row)
-    cols = ["metric", "kind", "view", "role", "fps_band", "n_clips", "n_shown", "n_withheld", "n_steps", "bias",
+    cols = ["metric", "kind", "view", "role", "fps_band", "n_clips", "n_measured", "n_printed", "n_steps", "bias",
             "median_abs", "p95_abs", "max_abs", "gain", "r"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
@@ -163,7 +163,7 @@ def event_table(events: pd.DataFrame, clips: pd.DataFrame) -> pd.DataFrame:
     if events.empty:
         return pd.DataFrame()
     df = events.merge(clips[["clip", "view", "fps", "source"]], on="clip")
-    df["fps_band"] = df.fps.map(_fps_band)
+    df["fps_band"] = df.fps.map(fps_band)
     rows = []
     for keys, g in df.groupby(["event", "view", "role"]):
         for band, gb in [("all", g), *g.groupby("fps_band")]:
