@@ -18,7 +18,7 @@ from .metrics.sagittal import sagittal_metrics
 from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps, resample_uniform
 from .references import constant
 from .result import AnalysisResult
-from .steps import build_steps
+from .steps import build_steps, mark_implausible
 from .summary import summarize
 from .views import View, detect_view
 
@@ -238,7 +238,7 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
         metrics = frontal_metrics(clean, steps, tilt if pelvis_quality["measurable"] else None,
                                   roll_deg=roll["roll_deg"])
     quality["rhythm"] = rh
-    table = pd.concat([steps, metrics], axis=1)
+    table = mark_implausible(pd.concat([steps, metrics], axis=1), view.kind)
     pelvis = quality.get("pelvis", {})
     summary = summarize(table, view.kind, cadence, fps, near_side=view.near_side,
                         pelvis_measurable=pelvis.get("measurable", True), pelvis_reason=pelvis.get("reason", ""))

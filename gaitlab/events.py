@@ -204,6 +204,79 @@ def _speed(x: np.ndarray, step: int) -> np.ndarray:
     return v
 
 
+#: The foot has landed once its lowest point is within this many leg lengths of its ground line ...
+LANDED_LEG = 0.04
+#: ... and stays within this many for :data:`LANDED_HOLD_S` seconds.
+STANCE_LEG, LANDED_HOLD_S = 0.08, 0.05
+#: The landing's time is the corner of a hinge (descent, then the belt) fitted to the lowest point's
+#: height over this many seconds either side of the first landed frame (at least 2 frames).
+LANDING_HALF_WINDOW_S = 0.067
+#: The corner is searched from this many frames (at 60 fps; scaled with the frame rate) before the
+#: first landed frame to this many after.
+LANDING_SEARCH = (2.0, 1.0)
+
+
+def foot_height_leg(lm: Landmarks, side: str, stride_frames: float, leg_px: float) -> np.ndarray:
+    """(T,) height of the foot's lowest point (heel or toe keypoint) above its ground line, in leg
+    lengths. The ground line is the running 90th percentile of the lowest point's image row over 1.5
+    strides, per foot: the far foot stands higher in the image when the camera looks down."""
+    from scipy.ndimage import percentile_filter
+
+    low = _nan_interp(np.fmax(lm.xy(f"{side}_heel")[:, 1], lm.xy(f"{side}_foot_index")[:, 1]))
+    window = max(int(1.5 * stride_frames) | 1, 5)
+    ground = percentile_filter(low, 90, size=window, mode="nearest")
+    return (ground - low) / leg_px
+
+
+def _landings(lm: Landmarks, side: str, peaks: np.ndarray, stride: float, leg_px: float, knee: np.ndarray):
+    """Initial contacts of one foot, one per stride peak: [(fractional frame, method)].
+
+    The contact is where the foot lands: the first frame after the stride's most forward point
+    from which the foot's lowest point stays on its ground line (:data:`LANDED_LEG`, held for
+    :data:`LANDED_HOLD_S`), refined to the corner of a hinge fitted to its height around that frame.
+    This uses the foot alone, so it is the same for the near and the far leg and for a runner who
+    lands far ahead of the body. Where the foot's height gives no landing (feet hidden), the first
+    knee-extension minimum near the stride peak stands in.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from .fitting import hinge_fit
+
+    n = lm.n_frames
+    fps = lm.fps
+    h = foot_height_leg(lm, side, stride, leg_px)
+    hold = max(int(round(LANDED_HOLD_S * fps)), 1)
+    half = max(LANDING_HALF_WINDOW_S * fps, 2.0)
+    # On the ground from frame k: within LANDED_LEG there, and within STANCE_LEG for the hold after.
+    ahead = sliding_window_view(np.concatenate([h, np.full(hold, np.inf)]), hold + 1).max(axis=1)
+    on_ground = (h <= LANDED_LEG) & (ahead <= STANCE_LEG)
+    found, fallback = [], []
+    for p in peaks:
+        lo, hi = max(int(p - 0.15 * stride), 0), min(int(p + 0.4 * stride) + 1, n - hold)
+        landed = np.nonzero(on_ground[lo:max(hi, lo)])[0]
+        if landed.size:
+            found.append(lo + int(landed[0]))
+            continue
+        klo, khi = max(int(p - 0.1 * stride), 0), min(int(p + 0.35 * stride) + 1, n)
+        minima, _ = find_peaks(-knee[klo:khi], prominence=KNEE_MINIMUM_PROMINENCE_DEG)
+        if minima.size:
+            fallback.append(subframe_extremum(-knee, klo + int(minima[0])))
+    out = [(float(f), "side: first knee-extension minimum around the foot's most forward point") for f in fallback]
+    if found:
+        k = np.asarray(found, float)
+        reach = int(np.ceil(half + LANDING_SEARCH[1] * max(fps / 60.0, 1.0)))
+        frames = np.round(k).astype(int)[:, None] + np.arange(-reach, reach + 1)[None, :]
+        inside = (frames >= 0) & (frames < n) & (np.abs(frames - k[:, None]) <= reach)
+        frames = np.clip(frames, 0, n - 1)
+        y = np.where(inside, h[frames], np.nan)
+        grid = k[:, None] + np.arange(-LANDING_SEARCH[0], LANDING_SEARCH[1] + 1e-9, 0.1)[None, :] * max(fps / 60.0, 1.0)
+        # The height falls, then lies flat: the hinge turns up (c > 0).
+        _, corner = hinge_fit(frames.astype(float), y, grid, turn=+1)
+        at = np.where(np.isfinite(corner), corner, k)
+        out += [(float(a), "side: the foot lands (its lowest point reaches the belt)") for a in at]
+    return sorted(out)
+
+
 def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None) -> pd.DataFrame:
     """Events table (columns :data:`EVENT_COLUMNS`) for a side view; see the module docstring.
 
@@ -235,12 +308,7 @@ def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None
             continue
         vx, vy = _speed(toe_fwd, step), _speed(toe_y, step)
         peaks, _ = find_peaks(fwd, distance=max(int(0.6 * stride), 1), prominence=STRIDE_PROMINENCE_LEG * leg_px)
-        contacts = []
-        for p in peaks:
-            lo, hi = max(int(p - 0.1 * stride), 0), min(int(p + 0.35 * stride) + 1, n)
-            minima, _ = find_peaks(-knee[lo:hi], prominence=KNEE_MINIMUM_PROMINENCE_DEG)
-            if minima.size:
-                contacts.append(lo + int(minima[0]))
+        contacts = _landings(lm, side, peaks, stride, leg_px, knee)
         if not contacts:
             continue
         # Belt speed: the toe's typical backward speed during the stances found (two passes).
@@ -251,11 +319,10 @@ def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None
             if on_belt.sum() >= 5:
                 belt = float(np.nanmedian(-vx[on_belt]))
         slip = np.hypot(vx + belt, vy)
-        for ic in contacts:
-            at = subframe_extremum(-knee, ic)
+        for at, method in contacts:
             ic = int(np.clip(round(at), 0, n - 1))
             rows.append({"side": side, "event": "initial_contact", "frame": ic, "time_s": _time_at(t, at),
-                         "method": "side: first knee-extension minimum around the foot's most forward point"})
+                         "method": method})
             end = min(int(ic + 0.6 * stride), n - 1)
             if end <= ic + 1:
                 continue

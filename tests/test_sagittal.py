@@ -95,7 +95,7 @@ def test_overstride_within_3cm_after_the_documented_offset_and_ordered(sixty_fps
 
 
 def test_hinge_recovers_the_angle_at_the_break_despite_one_stray_sample():
-    from gaitlab.metrics.sagittal import hinge_fit
+    from gaitlab.fitting import hinge_fit
 
     rng = np.random.default_rng(1)
     x = np.tile(np.arange(10.0, 17.0), (3, 1))
