@@ -228,53 +228,70 @@ def foot_height_leg(lm: Landmarks, side: str, stride_frames: float, leg_px: floa
     return (ground - low) / leg_px
 
 
-def _landings(lm: Landmarks, side: str, peaks: np.ndarray, stride: float, leg_px: float, knee: np.ndarray):
-    """Initial contacts of one foot, one per stride peak: [(fractional frame, method)].
+def _landing_corners(h: np.ndarray, first: np.ndarray, fps: float) -> np.ndarray:
+    """Fractional frames of the landing corners: a hinge (descent, then the belt) fitted to the foot
+    height ``h`` around each first landed frame in ``first``."""
+    from .fitting import hinge_fit
 
-    The contact is where the foot lands: the first frame after the stride's most forward point
-    from which the foot's lowest point stays on its ground line (:data:`LANDED_LEG`, held for
-    :data:`LANDED_HOLD_S`), refined to the corner of a hinge fitted to its height around that frame.
-    This uses the foot alone, so it is the same for the near and the far leg and for a runner who
-    lands far ahead of the body. Where the foot's height gives no landing (feet hidden), the first
-    knee-extension minimum near the stride peak stands in.
+    n = h.size
+    k = np.asarray(first, float)
+    if k.size == 0:
+        return k
+    half = max(LANDING_HALF_WINDOW_S * fps, 2.0)
+    scale = max(fps / 60.0, 1.0)
+    reach = int(np.ceil(half + LANDING_SEARCH[1] * scale))
+    frames = np.round(k).astype(int)[:, None] + np.arange(-reach, reach + 1)[None, :]
+    inside = (frames >= 0) & (frames < n) & (np.abs(frames - k[:, None]) <= reach)
+    frames = np.clip(frames, 0, n - 1)
+    y = np.where(inside, h[frames], np.nan)
+    grid = k[:, None] + np.arange(-LANDING_SEARCH[0], LANDING_SEARCH[1] + 1e-9, 0.1)[None, :] * scale
+    # The height falls, then lies flat: the hinge turns up (c > 0).
+    _, corner = hinge_fit(frames.astype(float), y, grid, turn=+1)
+    return np.where(np.isfinite(corner), corner, k)
+
+
+def _contacts(lm: Landmarks, side: str, peaks: np.ndarray, stride: float, leg_px: float, knee: np.ndarray):
+    """Initial contacts of one foot, one per stride peak (the foot's most forward point): a list of
+    (fractional frame, method).
+
+    The contact is where the foot lands: the first frame from which its lowest point stays on its
+    ground line (:data:`LANDED_LEG`, held :data:`LANDED_HOLD_S`), refined to the corner of a hinge
+    fitted to its height. It uses the foot alone, the same way for the near and the far leg and for a
+    runner who lands far ahead of the body. Where the foot's height shows no landing (feet out of
+    view), the first knee-extension minimum near the peak stands in
+    (:data:`KNEE_MINIMUM_PROMINENCE_DEG`: the knee extends through terminal swing and flexes under
+    load). The knee is not the first choice: its minimum comes before the foot lands on real runners
+    and late in stance on straight-legged overstriders.
     """
     from numpy.lib.stride_tricks import sliding_window_view
-
-    from .fitting import hinge_fit
 
     n = lm.n_frames
     fps = lm.fps
     h = foot_height_leg(lm, side, stride, leg_px)
     hold = max(int(round(LANDED_HOLD_S * fps)), 1)
-    half = max(LANDING_HALF_WINDOW_S * fps, 2.0)
     # On the ground from frame k: within LANDED_LEG there, and within STANCE_LEG for the hold after.
     ahead = sliding_window_view(np.concatenate([h, np.full(hold, np.inf)]), hold + 1).max(axis=1)
     on_ground = (h <= LANDED_LEG) & (ahead <= STANCE_LEG)
-    found, fallback = [], []
+    knee_at, first_landed = [], []
     for p in peaks:
-        lo, hi = max(int(p - 0.15 * stride), 0), min(int(p + 0.4 * stride) + 1, n - hold)
+        lo, hi = max(int(p - 0.15 * stride), 0), min(int(p + 0.4 * stride) + 1, n)
         landed = np.nonzero(on_ground[lo:max(hi, lo)])[0]
-        if landed.size:
-            found.append(lo + int(landed[0]))
-            continue
+        first_landed.append(lo + int(landed[0]) if landed.size else -1)
         klo, khi = max(int(p - 0.1 * stride), 0), min(int(p + 0.35 * stride) + 1, n)
         minima, _ = find_peaks(-knee[klo:khi], prominence=KNEE_MINIMUM_PROMINENCE_DEG)
-        if minima.size:
-            fallback.append(subframe_extremum(-knee, klo + int(minima[0])))
-    out = [(float(f), "side: first knee-extension minimum around the foot's most forward point") for f in fallback]
-    if found:
-        k = np.asarray(found, float)
-        reach = int(np.ceil(half + LANDING_SEARCH[1] * max(fps / 60.0, 1.0)))
-        frames = np.round(k).astype(int)[:, None] + np.arange(-reach, reach + 1)[None, :]
-        inside = (frames >= 0) & (frames < n) & (np.abs(frames - k[:, None]) <= reach)
-        frames = np.clip(frames, 0, n - 1)
-        y = np.where(inside, h[frames], np.nan)
-        grid = k[:, None] + np.arange(-LANDING_SEARCH[0], LANDING_SEARCH[1] + 1e-9, 0.1)[None, :] * max(fps / 60.0, 1.0)
-        # The height falls, then lies flat: the hinge turns up (c > 0).
-        _, corner = hinge_fit(frames.astype(float), y, grid, turn=+1)
-        at = np.where(np.isfinite(corner), corner, k)
-        out += [(float(a), "side: the foot lands (its lowest point reaches the belt)") for a in at]
-    return sorted(out)
+        knee_at.append(subframe_extremum(-knee, klo + int(minima[0])) if minima.size else np.nan)
+    first_landed = np.asarray(first_landed)
+    foot_at = np.full(first_landed.size, np.nan)
+    has_foot = first_landed >= 0
+    foot_at[has_foot] = _landing_corners(h, first_landed[has_foot], fps)
+    knee_at = np.asarray(knee_at, float)
+    out = []
+    for k, f in zip(knee_at, foot_at):
+        if np.isfinite(f):
+            out.append((float(f), "side: the foot lands (its lowest point reaches the belt)"))
+        elif np.isfinite(k):
+            out.append((float(k), "side: first knee-extension minimum around the foot's most forward point"))
+    return out
 
 
 def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None) -> pd.DataFrame:
@@ -308,7 +325,7 @@ def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None
             continue
         vx, vy = _speed(toe_fwd, step), _speed(toe_y, step)
         peaks, _ = find_peaks(fwd, distance=max(int(0.6 * stride), 1), prominence=STRIDE_PROMINENCE_LEG * leg_px)
-        contacts = _landings(lm, side, peaks, stride, leg_px, knee)
+        contacts = _contacts(lm, side, peaks, stride, leg_px, knee)
         if not contacts:
             continue
         # Belt speed: the toe's typical backward speed during the stances found (two passes).
