@@ -15,7 +15,7 @@ import pandas as pd
 from .references import constant, data
 
 SUMMARY_COLUMNS = ["metric", "label", "unit", "side", "n_steps", "median", "q1", "q3", "sd",
-                   "right_minus_left", "exceeds_sdd", "sdd", "uncertainty", "uncertainty_text",
+                   "right_minus_left", "exceeds_sdd", "sdd", "sdd_source", "uncertainty", "uncertainty_text",
                    "reference_low", "reference_high", "reference_text", "reference_source",
                    "measurable", "warning"]
 
@@ -26,6 +26,7 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, measurable: bool
     sdd = spec.get("sdd", {}).get("value")
     unc = spec.get("uncertainty", {})
     base = {"metric": name, "label": spec["label"], "unit": spec["unit"], "sdd": sdd,
+            "sdd_source": spec.get("sdd", {}).get("source", ""),
             "uncertainty": unc.get("value"), "uncertainty_text": unc.get("text", ""),
             "reference_low": ref.get("low"), "reference_high": ref.get("high"),
             "reference_text": ref.get("text", ""), "reference_source": ref.get("source", ""),
@@ -38,7 +39,7 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, measurable: bool
         n = int(values.size)
         warning = not_measurable_reason if not measurable else ""
         if measurable and n < min_steps:
-            warning = f"only {n} steps (average at least {min_steps} per side)"
+            warning = f"only {n} usable steps on this side (a reliable 2D average needs at least {min_steps})"
         if approximate and measurable:
             warning = (warning + "; " if warning else "") + "approximate below 60 fps (one frame is long against a contact)"
         med = float(values.median()) if n else float("nan")
