@@ -206,14 +206,25 @@ def _flags(row: MetricRow) -> list[dict]:
     if _finite(value) and _finite(row.reference_high) and value > row.reference_high:
         out.append({"kind": "above_reference", "label": words["above_reference"]["label"],
                     "text": words["above_reference"]["text"].format(**fill), "source": row.reference_source})
+    limit = asymmetry_limit(row)
     enough = min(row.n_steps.get("left", 0), row.n_steps.get("right", 0)) >= constant("min_steps_per_side")
-    if _finite(row.sdd) and row.per_side and _finite(row.right_minus_left) and abs(row.right_minus_left) > row.sdd \
+    if limit is not None and row.per_side and _finite(row.right_minus_left) and abs(row.right_minus_left) > limit \
             and enough:
         out.append({"kind": "asymmetry", "label": words["asymmetry"]["label"],
                     "text": words["asymmetry"]["text"].format(label=row.label, unit=row.unit, sdd=f"{row.sdd:g}",
+                                                            error=f"{float(row.uncertainty_value):g}",
                                                             difference=row.asymmetry_text()),
                     "source": row.sdd_source})
     return out
+
+
+def asymmetry_limit(row: MetricRow) -> float | None:
+    """The left/right difference beyond which the sides probably differ: larger than the smallest
+    detectable difference published for 2D video and than twice gaitlab's typical error (each
+    side's value may be off by the typical error). None where either figure is missing."""
+    if not (_finite(row.sdd) and _finite(row.uncertainty_value)):
+        return None
+    return max(float(row.sdd), 2 * float(row.uncertainty_value))
 
 
 def _not_measurable_reason(warnings: list[str]) -> str:
@@ -346,15 +357,20 @@ def _findings(rows: list[MetricRow], strikes: dict, focus: list[dict]) -> tuple[
         elif not row.measurable and row.metric in words["not_measurable_observation"] and event:
             candidates.append((3, rank.get(row.metric, 99), row, words["not_measurable_observation"][row.metric], ""))
     candidates.sort(key=lambda c: (c[0], c[1]))
-    findings, rest, used = [], [], set()
+    findings, rest, used, frames_used = [], [], set(), set()
     for level, _, row, text, src in candidates:
         if len(findings) < words["max_findings"] and (row.clip, row.metric) not in used:
             used.add((row.clip, row.metric))
             area = _focus_for(row.metric, focus) if row.measurable else None
             event = words["finding_frames"].get(row.metric)
+            frame = None
+            if event:  # the side that shows it best, or the other side's frame when that one is taken
+                side = _frame_side(row)
+                frame = next((f"{row.clip}|{s}|{event}" for s in (side, "right" if side == "left" else "left")
+                              if f"{row.clip}|{s}|{event}" not in frames_used), None)
+                frames_used.add(frame)
             findings.append({"metric": row.metric, "clip": row.clip, "text": text, "flagged": level == 0,
-                             "source": src or "", "focus": area,
-                             "frame": f"{row.clip}|{_frame_side(row)}|{event}" if event else None})
+                             "source": src or "", "focus": area, "frame": frame})
         else:
             rest.append(text)
     return findings, list(dict.fromkeys(rest))
