@@ -466,25 +466,25 @@ def _threshold(row: MetricRow, source_number) -> tuple[float | None, str]:
     repeat-run) smallest detectable difference and twice gaitlab's typical error, and the words
     saying which it is."""
     words = wording()["comparison"]
-    unit = row.unit
+    unit = f" {row.unit}" if row.unit else ""
     candidates = []
     if _finite(row.sdd):
         if row.sdd_source.startswith("gaitlab"):
-            candidates.append((row.sdd, words["gaitlab_retest"].format(value=f"{row.sdd:g}", unit=unit).strip()))
+            candidates.append((row.sdd, words["gaitlab_retest"], f"gaitlab's repeat runs ({row.sdd:g}{unit})"))
         else:
             n = source_number(row.sdd_source)
-            candidates.append((row.sdd, words["published"].format(value=f"{row.sdd:g}", unit=unit,
-                                                                  source=n if n else row.sdd_source)))
+            candidates.append((row.sdd, words["published"].format(source=n or row.sdd_source),
+                               f"published figure ({row.sdd:g}{unit} [{n or row.sdd_source}])"))
     if _finite(row.uncertainty_value):
         v = 2 * float(row.uncertainty_value)
-        candidates.append((v, words["measurement"].format(value=f"{v:g}", unit=unit)))
+        candidates.append((v, words["measurement"], f"twice gaitlab's typical error ({v:g}{unit})"))
     if not candidates:
         return None, words["unknown"]
     best = max(candidates, key=lambda c: c[0])
-    text = best[1].replace(" ,", ",")
-    others = [c for c in candidates if c is not best]
-    if others:
-        text += f" (larger than the {others[0][1].split(':')[0]})"
+    text = f"{best[0]:g}{unit}: {best[1]}"
+    for other in candidates:
+        if other is not best:
+            text += f"; larger than the {other[2]}"
     return best[0], text
 
 
