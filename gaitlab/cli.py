@@ -32,7 +32,8 @@ def _progress_bar(enabled: bool | None):
         if state["stage"] != stage:
             if state["bar"] is not None:
                 state["bar"].close()
-            state["bar"] = tqdm(total=total, desc=stage, unit="frame", file=sys.stderr,
+            unit = "frame" if stage.split(" ", 1)[0] in ("pose", "overlay", "render") else "part"
+            state["bar"] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
                                 dynamic_ncols=True, leave=False)
             state["stage"] = stage
         bar = state["bar"]
@@ -146,7 +147,12 @@ def report_command(results, compare, overlay, **clinic):
     details given here replace the recorded ones field by field."""
     from .pipeline import report as run
 
-    for path in run(results, compare=compare, overlay=overlay, runner_changes=clinic):
+    bar = _progress_bar(None)
+    try:
+        written = run(results, compare=compare, overlay=overlay, runner_changes=clinic, progress=bar)
+    finally:
+        bar.close()
+    for path in written:
         click.echo(f"wrote: {path}")
 
 

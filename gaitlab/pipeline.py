@@ -59,7 +59,11 @@ def analyze_clip(video: str | None = None, *, landmarks: str | None = None, pose
         lm = estimate_pose(video, pose_config or PoseConfig(), info=info, progress=progress)
         timings["pose"] = time.perf_counter() - t
     t = time.perf_counter()
+    if progress is not None:
+        progress(0, 1, "analysis")
     result = analyze_landmarks(lm, runner or RunnerInfo(), config or AnalysisConfig())
+    if progress is not None:
+        progress(1, 1, "analysis")
     timings["analysis"] = time.perf_counter() - t
     return result, timings
 
