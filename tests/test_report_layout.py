@@ -101,7 +101,7 @@ def test_page_one_is_the_whole_story(reports):
     assert "10.9 km/h (3.03 m/s; 5:30/km, 8:52/mi)" in html
     assert re.search(r"Date: \d{4}-\d\d-\d\d \d\d:\d\d (UTC|\S+ \(UTC[+-]\d\d:\d\d\))", text)
     # The four measures that matter, per side, with their typical error.
-    for label in ("Cadence", "Overstride", "Contralateral pelvic drop", "Knee frontal plane projection angle"):
+    for label in ("Cadence", "Overstride", "Contralateral pelvic", "Knee frontal plane"):  # labels wrap in their cells
         assert label in text, label
     fppa = content.row("knee_fppa_deg")
     assert f"{value_text('knee_fppa_deg', fppa.values['left'], signed=False).split()[0]}" in text
