@@ -13,8 +13,9 @@ setup:
 demo: setup
 	$(BIN)/gaitlab analyze $(DEMO_VIDEO) --out demo_results --overwrite
 
-test: setup
-	$(BIN)/python -m pytest -q
+test:
+	@bash scripts/setup.sh --test
+	$(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python -m gaitlab.bench

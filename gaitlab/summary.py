@@ -23,7 +23,7 @@ from . import accuracy
 from .references import constant, data
 
 SUMMARY_COLUMNS = ["metric", "label", "unit", "side", "role", "n_steps", "median", "q1", "q3", "sd",
-                   "right_minus_left", "exceeds_sdd", "sdd", "asymmetry_error", "uncertainty", "uncertainty_text",
+                   "right_minus_left", "exceeds_sdd", "sdd", "sdd_source", "asymmetry_error", "uncertainty", "uncertainty_text",
                    "reference_low", "reference_high", "reference_text", "reference_source",
                    "measurable", "warning"]
 
@@ -56,6 +56,7 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
     ref = spec.get("reference", {})
     sdd = spec.get("sdd", {}).get("value")
     base = {"metric": name, "label": spec["label"], "unit": spec["unit"], "sdd": sdd,
+            "sdd_source": spec.get("sdd", {}).get("source", ""),
             "reference_low": ref.get("low"), "reference_high": ref.get("high"),
             "reference_text": ref.get("text", ""), "reference_source": ref.get("source", "")}
     min_steps = int(constant("min_steps_per_side"))
@@ -164,4 +165,23 @@ def foot_strike_counts(steps: pd.DataFrame) -> dict:
     for side in ("left", "right"):
         s = steps.loc[steps.valid & (steps.side == side), "foot_strike"]
         out[side] = {k: int((s == k).sum()) for k in ("rearfoot", "midfoot", "forefoot")}
+    return out
+
+
+def printed(summary: pd.DataFrame, metric: str, side: str | None = None) -> bool:
+    """Whether the summary prints ``metric`` (on ``side``, or on either side)."""
+    rows = summary[(summary.metric == metric) & (summary.side.isin(("left", "right")) if side is None
+                                                 else summary.side == side)]
+    return bool(rows.measurable.astype(bool).any())
+
+
+def printable_steps(steps: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """The steps table with each metric emptied (NaN) on the sides the summary does not print, so
+    what a report draws from single steps (key frames, plots, the overlay) never shows a value the
+    summary withholds."""
+    out = steps.copy()
+    for r in summary[summary.side.isin(("left", "right"))].itertuples():
+        if r.metric in out.columns and not bool(r.measurable) and r.metric != "cadence_spm":
+            out[r.metric] = out[r.metric].astype(float)
+            out.loc[out.side == r.side, r.metric] = np.nan
     return out
