@@ -80,6 +80,11 @@ def _decimals(metric: str) -> int:
     return int(references()["metrics"].get(metric, {}).get("decimals", 1)) + 1
 
 
+def rounded(fig: dict | None, metric: str) -> float:
+    """The 95th-percentile error of a figure at the precision the report prints (NaN without one)."""
+    return round(float(fig["p95_abs"]), _decimals(metric)) if fig else float("nan")
+
+
 def describe(fig: dict | None, metric: str) -> str:
     """The figure in words, for the report's typical-error column."""
     if fig is None:

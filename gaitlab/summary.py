@@ -85,8 +85,8 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
             stats.update(median=float("nan"), q1=float("nan"), q3=float("nan"), sd=float("nan"))
         rows.append({**base, **stats, "side": side, "role": role, "right_minus_left": float("nan"),
                      "exceeds_sdd": False, "asymmetry_error": float("nan"),
-                     "uncertainty": fig["p95_abs"] if fig else float("nan"),
-                     "uncertainty_text": accuracy.describe(fig, name), "measurable": shown, "warning": warning})
+                     "uncertainty": accuracy.rounded(fig, name), "uncertainty_text": accuracy.describe(fig, name),
+                     "measurable": shown, "warning": warning})
     diff = rows[1]["median"] - rows[0]["median"]
     _, asym_fig, _ = accuracy.verdict(name, view, "both", fps, kind="right_minus_left")
     asym_error = asym_fig["p95_abs"] if asym_fig else float("nan")
@@ -117,7 +117,7 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
                  n_steps=int((steps.valid & np.isfinite(steps.step_time_s)
                               & ((steps.side == side) | (side == "both"))).sum()),
                  measurable=bool(shown and np.isfinite(value)),
-                 uncertainty=fig["p95_abs"] if fig else float("nan"),
+                 uncertainty=accuracy.rounded(fig, "cadence_spm"),
                  uncertainty_text=accuracy.describe(fig, "cadence_spm"),
                  warning="" if shown or not np.isfinite(value) else _withheld_reason("cadence_spm", side, r["role"], why))
     left, right, both = rows

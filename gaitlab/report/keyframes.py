@@ -106,27 +106,31 @@ def _annotate_side(img, xy: np.ndarray, step: dict, event: str, facing: int, ind
     side = step['side']
     hip, knee, ankle, heel = (xy[index[f"{side}_{k}"]] for k in ("hip", "knee", "ankle", "heel"))
     if event == "initial_contact":
-        # Overstride: vertical through the hip, horizontal to the heel.
-        top = (hip[0], hip[1] - 0.2 * abs(ankle[1] - hip[1]))
-        cv2.line(img, _pt(top), _pt((hip[0], heel[1])), MEASURE_BGR, 1, cv2.LINE_AA)
-        cv2.arrowedLine(img, _pt((hip[0], heel[1] + 6)), _pt((heel[0], heel[1] + 6)), MEASURE_BGR, 2,
-                        cv2.LINE_AA, tipLength=0.25)
-        if np.isfinite(step.get("overstride_cm", np.nan)):
-            text = f"overstride {value_text('overstride_cm', step['overstride_cm'])}"
-        else:
-            text = f"overstride {value_text('overstride_leg', step['overstride_leg'])}"
-        _label(img, text, (min(hip[0], heel[0]) - 10, heel[1] + 24))
-        # Shank: the line it was measured along, and a vertical reference at the knee.
-        length = np.linalg.norm(ankle - knee)
-        cv2.line(img, _pt(knee), _pt((knee[0], knee[1] + length)), CENTRE_BGR, 1, cv2.LINE_AA)
-        a = np.radians(step['shank_angle_deg'])
-        end = knee + length * np.array([facing * np.sin(a), np.cos(a)])
-        cv2.line(img, _pt(knee), _pt(end), MEASURE_BGR, 2, cv2.LINE_AA)
-        _label(img, f"shank {value_text('shank_angle_deg', step['shank_angle_deg'])}",
-               (knee[0] + 12 * facing - (110 if facing < 0 else 0), knee[1]))
-        return (f"{side} initial contact: {text}, shank {value_text('shank_angle_deg', step['shank_angle_deg'])}, "
-                f"knee flexion {value_text('knee_flexion_ic_deg', step['knee_flexion_ic_deg'])}")
+        parts = []
+        over = next((m for m in ("overstride_cm", "overstride_leg") if np.isfinite(step.get(m, np.nan))), None)
+        if over:
+            # Overstride: vertical through the hip, horizontal to the heel.
+            top = (hip[0], hip[1] - 0.2 * abs(ankle[1] - hip[1]))
+            cv2.line(img, _pt(top), _pt((hip[0], heel[1])), MEASURE_BGR, 1, cv2.LINE_AA)
+            cv2.arrowedLine(img, _pt((hip[0], heel[1] + 6)), _pt((heel[0], heel[1] + 6)), MEASURE_BGR, 2,
+                            cv2.LINE_AA, tipLength=0.25)
+            parts.append(f"overstride {value_text(over, step[over])}")
+            _label(img, parts[-1], (min(hip[0], heel[0]) - 10, heel[1] + 24))
+        if np.isfinite(step.get("shank_angle_deg", np.nan)):
+            # Shank: the line it was measured along, and a vertical reference at the knee.
+            length = np.linalg.norm(ankle - knee)
+            cv2.line(img, _pt(knee), _pt((knee[0], knee[1] + length)), CENTRE_BGR, 1, cv2.LINE_AA)
+            a = np.radians(step['shank_angle_deg'])
+            end = knee + length * np.array([facing * np.sin(a), np.cos(a)])
+            cv2.line(img, _pt(knee), _pt(end), MEASURE_BGR, 2, cv2.LINE_AA)
+            parts.append(f"shank {value_text('shank_angle_deg', step['shank_angle_deg'])}")
+            _label(img, parts[-1], (knee[0] + 12 * facing - (110 if facing < 0 else 0), knee[1]))
+        if np.isfinite(step.get("knee_flexion_ic_deg", np.nan)):
+            parts.append(f"knee flexion {value_text('knee_flexion_ic_deg', step['knee_flexion_ic_deg'])}")
+        return f"{side} initial contact" + (": " + ", ".join(parts) if parts else "")
     if event == "midstance":
+        if not np.isfinite(step.get("peak_knee_flexion_deg", np.nan)):
+            return f"{side} midstance"
         peak = value_text('peak_knee_flexion_deg', step['peak_knee_flexion_deg'])
         _label(img, f"peak knee flexion {peak}", (knee[0] - 60, knee[1] - 14))
         return f"{side} midstance (peak knee flexion in this stance {peak})"
@@ -166,10 +170,14 @@ def _annotate_fppa(img, xy: np.ndarray, step: dict, index: dict) -> str:
     cv2.line(img, _pt(hip), _pt(knee), MEASURE_BGR, 2, cv2.LINE_AA)
     cv2.line(img, _pt(knee), _pt(ankle), MEASURE_BGR, 2, cv2.LINE_AA)
     cv2.line(img, _pt(hip), _pt(ankle), CENTRE_BGR, 1, cv2.LINE_AA)
-    _label(img, f"FPPA {value_text('knee_fppa_deg', step['knee_fppa_deg'])}", (knee[0] + 10, knee[1]))
-    return (f"{side} deepest knee bend in stance: knee frontal plane projection angle "
-            f"{value_text('knee_fppa_deg', step['knee_fppa_deg'])} (+ = valgus), hip adduction "
-            f"{value_text('hip_adduction_deg', step['hip_adduction_deg'])}")
+    parts = []
+    if np.isfinite(step.get("knee_fppa_deg", np.nan)):
+        _label(img, f"FPPA {value_text('knee_fppa_deg', step['knee_fppa_deg'])}", (knee[0] + 10, knee[1]))
+        parts.append(f"knee frontal plane projection angle {value_text('knee_fppa_deg', step['knee_fppa_deg'])} "
+                     f"(+ = valgus)")
+    if np.isfinite(step.get("hip_adduction_deg", np.nan)):
+        parts.append(f"hip adduction {value_text('hip_adduction_deg', step['hip_adduction_deg'])}")
+    return f"{side} deepest knee bend in stance" + (": " + ", ".join(parts) if parts else "")
 
 
 def _crop_box(xy: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:

@@ -160,5 +160,6 @@ def clip_cycle_plot(result, clean, tilt: np.ndarray | None) -> bytes | None:
     for s in ("left", "right"):
         v = valid[valid.side == s]
         if len(v) and "stride_time_s" in v and np.isfinite(v.stride_time_s).any():
-            stance_end[s] = float(100 * np.nanmedian(v.contact_time_s / v.stride_time_s)) if kind == "side" else np.nan
+            ratio = (v.contact_time_s / v.stride_time_s).to_numpy(float)
+            stance_end[s] = float(100 * np.median(ratio[np.isfinite(ratio)])) if kind == "side" and np.isfinite(ratio).any() else np.nan
     return cycle_plot(curves, stance_end)
