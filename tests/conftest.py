@@ -13,6 +13,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GAITLAB_SHARED_VIDEOS", ROOT.parent / "shared" / "videos"))
+#: The independent renderer's runners with exact truth (../shared/validation).
+VALIDATION = SHARED.parent / "validation"
+#: Every test poses a clip in this many stretches, whatever the machine's cores, so the landmarks
+#: under test are the same on any machine.
+POSE_CHUNKS = 2
 SAMPLES = ROOT / "sample_videos"
 
 
@@ -24,15 +29,16 @@ def shared_video(name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def pose_cache():
-    """``pose_cache(path)`` -> Landmarks, estimated once per path per test session."""
-    from gaitlab.pose.estimate import estimate_pose
+    """``pose_cache(path)`` -> Landmarks, estimated once per path per test session (in
+    :data:`POSE_CHUNKS` stretches)."""
+    from gaitlab.pose.estimate import PoseConfig, estimate_pose
 
     cache = {}
 
     def get(path):
         key = str(Path(path).resolve())
         if key not in cache:
-            cache[key] = estimate_pose(key)
+            cache[key] = estimate_pose(key, PoseConfig(chunks=POSE_CHUNKS))
         return cache[key]
 
     return get
