@@ -11,7 +11,8 @@ A value is printed (``measurable``) only where it was measured in this clip **an
 is within what the metric needs (``accuracy_needed``); otherwise ``warning`` says why in one
 sentence. The per-step values stay in the steps table for research either way. Right minus left is
 flagged (``exceeds_sdd``) only when both sides are printed and the difference exceeds both the
-smallest detectable difference and the measured error of a right-minus-left difference.
+smallest detectable difference and the measured error of a right-minus-left difference
+(``asymmetry_limit``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,18 @@ from . import accuracy
 from .references import constant, data
 
 SUMMARY_COLUMNS = ["metric", "label", "unit", "side", "role", "n_steps", "median", "q1", "q3", "sd",
-                   "right_minus_left", "exceeds_sdd", "sdd", "sdd_source", "asymmetry_error", "uncertainty", "uncertainty_text",
+                   "right_minus_left", "exceeds_sdd", "sdd", "sdd_source", "asymmetry_error", "asymmetry_limit", "uncertainty", "uncertainty_text",
                    "reference_low", "reference_high", "reference_text", "reference_source",
                    "measurable", "warning"]
+
+
+def asymmetry_limit(sdd: float | None, asymmetry_error: float) -> float:
+    """The right-minus-left difference beyond which the sides probably differ: more than the
+    smallest detectable difference (where published) and more than gaitlab's measured error of a
+    right-minus-left difference (95th percentile); infinite where that error was not measured."""
+    if not np.isfinite(asymmetry_error):
+        return float("inf")
+    return max(float(sdd) if sdd is not None and np.isfinite(sdd) else 0.0, float(asymmetry_error))
 
 
 def _role(view: str, side: str, near_side: str | None) -> str:
@@ -84,7 +94,7 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
         if not shown:
             stats.update(median=float("nan"), q1=float("nan"), q3=float("nan"), sd=float("nan"))
         rows.append({**base, **stats, "side": side, "role": role, "right_minus_left": float("nan"),
-                     "exceeds_sdd": False, "asymmetry_error": float("nan"),
+                     "exceeds_sdd": False, "asymmetry_error": float("nan"), "asymmetry_limit": float("nan"),
                      "uncertainty": accuracy.rounded(fig, name), "uncertainty_text": accuracy.describe(fig, name),
                      "measurable": shown, "warning": warning})
     diff = rows[1]["median"] - rows[0]["median"]
@@ -95,11 +105,12 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
     pooled = pd.to_numeric(steps.loc[steps.valid & steps.side.isin(any_shown), name], errors="coerce") if measured \
         else pd.Series(dtype=float)
     pooled = pooled[np.isfinite(pooled)]
-    limit = max(sdd or 0.0, asym_error if np.isfinite(asym_error) else np.inf)
+    limit = asymmetry_limit(sdd, asym_error)
     rows.append({**base, **_stats(pooled), "side": "both", "role": "both",
                  "right_minus_left": diff if both_shown else float("nan"),
-                 "exceeds_sdd": bool(both_shown and sdd is not None and np.isfinite(diff) and abs(diff) > limit),
-                 "asymmetry_error": asym_error, "uncertainty": float("nan"), "uncertainty_text": "",
+                 "exceeds_sdd": bool(both_shown and np.isfinite(diff) and abs(diff) > limit),
+                 "asymmetry_error": asym_error, "asymmetry_limit": limit, "uncertainty": float("nan"),
+                 "uncertainty_text": "",
                  "measurable": bool(any_shown),
                  "warning": "" if any_shown else (rows[0]["warning"] or rows[1]["warning"])})
     return rows
@@ -123,7 +134,7 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
     left, right, both = rows
     diff = right["median"] - left["median"]
     both["right_minus_left"] = diff if left["measurable"] and right["measurable"] else float("nan")
-    limit = both["asymmetry_error"] if np.isfinite(both["asymmetry_error"]) else np.inf
+    both["asymmetry_limit"] = limit = asymmetry_limit(both["sdd"], both["asymmetry_error"])
     both["exceeds_sdd"] = bool(np.isfinite(both["right_minus_left"]) and abs(both["right_minus_left"]) > limit)
     return rows
 

@@ -97,6 +97,8 @@ class MetricRow:
     right_minus_left: float
     sdd: float | None
     sdd_source: str
+    asymmetry_error: float | None   # measured error of a right-minus-left difference (95th percentile)
+    asymmetry_limit: float | None   # beyond this the sides probably differ (the summary's rule)
     reference_text: str
     reference_source: str
     reference_low: float | None
@@ -211,20 +213,19 @@ def _flags(row: MetricRow) -> list[dict]:
     if limit is not None and row.per_side and _finite(row.right_minus_left) and abs(row.right_minus_left) > limit \
             and enough:
         out.append({"kind": "asymmetry", "label": words["asymmetry"]["label"],
-                    "text": words["asymmetry"]["text"].format(label=row.label, unit=row.unit, sdd=f"{row.sdd:g}",
-                                                            error=f"{float(row.uncertainty_value):g}",
+                    "text": words["asymmetry"]["text"].format(label=row.label, unit=row.unit,
+                                                            sdd=fmt(row.sdd, row.decimals) if _finite(row.sdd) else "none published",
+                                                            error=fmt(row.asymmetry_error, row.decimals + 1),
                                                             difference=row.asymmetry_text()),
                     "source": row.sdd_source})
     return out
 
 
 def asymmetry_limit(row: MetricRow) -> float | None:
-    """The left/right difference beyond which the sides probably differ: larger than the smallest
-    detectable difference published for 2D video and than twice gaitlab's typical error (each
-    side's value may be off by the typical error). None where either figure is missing."""
-    if not (_finite(row.sdd) and _finite(row.uncertainty_value)):
-        return None
-    return max(float(row.sdd), 2 * float(row.uncertainty_value))
+    """The left/right difference beyond which the sides probably differ (the summary's
+    ``asymmetry_limit``: the smallest detectable difference and gaitlab's measured error of a
+    right-minus-left difference); None where gaitlab has no such figure."""
+    return float(row.asymmetry_limit) if _finite(row.asymmetry_limit) else None
 
 
 def _not_measurable_reason(warnings: list[str]) -> str:
@@ -280,6 +281,8 @@ def metric_rows(summary: pd.DataFrame, clip: str, view: str = "", speed_kmh: flo
             n_steps={s: int(r.n_steps) for s, r in by_side.items()},
             right_minus_left=float(both.right_minus_left),
             sdd=_optional(both.sdd), sdd_source=str(getattr(both, "sdd_source", "") or ""),
+            asymmetry_error=_optional(getattr(both, "asymmetry_error", None)),
+            asymmetry_limit=_optional(getattr(both, "asymmetry_limit", None)),
             reference_text=ref_text, reference_source=str(both.reference_source or ""),
             reference_low=low, reference_high=high,
             uncertainty_text=str(typical.uncertainty_text or ""), uncertainty_value=_optional(typical.uncertainty),
