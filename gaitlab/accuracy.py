@@ -35,14 +35,21 @@ def fps_band(fps: float) -> str:
     return "<50" if fps < 50 else "50-90" if fps < 90 else ">=90"
 
 
+#: An accuracy file to use instead of the published one: a lab that ran ``gaitlab validate`` on its
+#: own clips (and ``python -m gaitlab.accuracy RUN --out FILE``) can point gaitlab at its figures.
+ENVIRONMENT = "GAITLAB_ACCURACY_FILE"
+
+
 @lru_cache(maxsize=None)
 def published() -> dict:
-    """The contents of ``data/accuracy.json`` (empty figures when it has none)."""
-    try:
-        text = resources.files("gaitlab").joinpath("data", FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {"provenance": {}, "figures": [], "events": []}
-    return json.loads(text)
+    """The accuracy figures in use: ``data/accuracy.json``, or the file named by the environment
+    variable :data:`ENVIRONMENT`."""
+    import os
+
+    other = os.environ.get(ENVIRONMENT)
+    if other:
+        return json.loads(Path(other).read_text(encoding="utf-8"))
+    return json.loads(resources.files("gaitlab").joinpath("data", FILE).read_text(encoding="utf-8"))
 
 
 def figure(metric: str, view: str, role: str, fps: float, kind: str = "value") -> dict | None:
@@ -57,17 +64,25 @@ def figure(metric: str, view: str, role: str, fps: float, kind: str = "value") -
     return overall[0] if overall else None
 
 
-def needed(metric: str) -> float | None:
-    """The error a metric can have and still be useful (``accuracy_needed`` in references.json)."""
+def needed(metric: str, fps: float | None = None) -> float | None:
+    """The error a metric can have and still be useful (``accuracy_needed`` in references.json);
+    below the frame rate timing needs, a timing metric may have ``below_timing_fps`` and is printed
+    as approximate."""
+    from .references import constant
+
     spec = references()["metrics"].get(metric, {}).get("accuracy_needed")
-    return float(spec["value"]) if spec else None
+    if not spec:
+        return None
+    if fps is not None and "below_timing_fps" in spec and fps < constant("timing_min_fps"):
+        return float(spec["below_timing_fps"])
+    return float(spec["value"])
 
 
 def verdict(metric: str, view: str, role: str, fps: float, kind: str = "value") -> tuple[bool, dict | None, str]:
     """(shown, figure, reason withheld): shown only where the measured 95th-percentile error is
     within what the metric needs."""
     fig = figure(metric, view, role, fps, kind)
-    need = needed(metric)
+    need = needed(metric, fps)
     if fig is None:
         return False, None, "not validated for this view and side"
     if need is not None and not fig["p95_abs"] <= need:

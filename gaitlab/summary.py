@@ -86,8 +86,8 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
             warning = _withheld_reason(name, side, role, why)
         else:
             if stats["n_steps"] < min_steps:
-                warning = (f"only {stats['n_steps']} steps on this side; reliable 2D measures average at least "
-                           f"{min_steps} steps per side")
+                warning = (f"only {stats['n_steps']} usable steps on this side (a reliable 2D average needs at "
+                           f"least {min_steps})")
             if timing_low_fps:
                 warning = (warning + "; " if warning else "") + "approximate below 60 fps (one frame is long against a contact)"
         printed[side] = shown
@@ -195,4 +195,6 @@ def printable_steps(steps: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
         if r.metric in out.columns and not bool(r.measurable) and r.metric != "cadence_spm":
             out[r.metric] = out[r.metric].astype(float)
             out.loc[out.side == r.side, r.metric] = np.nan
+            if r.metric == "foot_angle_ic_deg" and "foot_strike" in out.columns:
+                out.loc[out.side == r.side, "foot_strike"] = ""  # the class is read off the angle
     return out

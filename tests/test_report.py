@@ -19,6 +19,13 @@ from gaitlab.report import render_html, report_content, report_figures
 from gaitlab.report.content import fmt
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _every_value_printed(every_value_validated):
+    """These tests check the report's layout and wording with every value printed (the published
+    accuracy figures decide what a real report prints; tests/test_validate.py checks those)."""
+    return every_value_validated
+
+
 @pytest.fixture(scope="module")
 def session(pose_cache):
     """The committed problem runner from the side (with height) and from behind."""

@@ -18,31 +18,41 @@ from gaitlab.validation.compare import match_events
 from tests.conftest import SAMPLES, SHARED, VALIDATION
 
 #: Seeds for the checks below: outside both the development (1000-1099) and held-out (9000-9099) ranges.
-TEST_SEEDS = range(3000, 3040)
+TEST_SEEDS = range(3000, 3010)
 
 
 def test_random_runners_are_reproducible_feasible_and_varied():
-    params = [random_params(s) for s in TEST_SEEDS]
-    assert random_params(3000) == params[0]
+    params = [random_params(s) for s in TEST_SEEDS[:8]]
+    assert random_params(TEST_SEEDS[0]) == params[0] and params[0] != params[1]
     for p in params:
-        RunnerModel(p)  # feasible
-    leg_fraction = np.array([p.thigh_fraction + p.shank_fraction for p in params])
-    leg_m = leg_fraction * np.array([p.height_m for p in params])
+        RunnerModel(p)  # a seed always gives a runner that can move as asked
+    # What varies, over many draws of the generator's own parts (drawing is quick; solving the motion is not).
+    from gaitlab.synth import randomize
+
+    rng = np.random.default_rng(3000)
+    bodies = [randomize._body(rng) for _ in range(200)]
+    looks = [randomize._look(rng) for _ in range(200)]
+    cameras = [randomize._camera(rng, 1.75) for _ in range(200)]
+    gaits = [randomize._gait(rng) for _ in range(200)]
+    leg_fraction = np.array([b["thigh_fraction"] + b["shank_fraction"] for b in bodies])
+    leg_m = leg_fraction * np.array([b["height_m"] for b in bodies])
     # The leg/stature ratio gaitlab converts with (0.491) is not the one every body has.
     assert leg_fraction.min() < 0.475 and leg_fraction.max() > 0.505
     assert leg_m.min() < 0.8 and leg_m.max() > 0.95
-    assert {p.view for p in params} == {"side_left", "side_right", "rear", "front"}
-    assert {p.fps for p in params} == {30.0, 60.0, 120.0}
-    assert len({(p.width, p.height) for p in params}) >= 4
-    assert any(p.height > p.width for p in params)  # portrait
-    skins = np.array([np.mean(p.colours["skin"]) for p in params])
+    assert {c["view"] for c in cameras} == {"side_left", "side_right", "rear", "front"}
+    assert {c["fps"] for c in cameras} == {30.0, 60.0, 120.0}
+    assert len({(c["width"], c["height"]) for c in cameras}) == 6 and any(c["height"] > c["width"] for c in cameras)
+    assert np.ptp([c["camera_roll_deg"] for c in cameras]) > 8 and np.ptp([c["camera_yaw_deg"] for c in cameras]) > 12
+    skins = np.array([np.mean(colours["skin"]) for colours, _ in looks])
     assert skins.min() < 0.3 and skins.max() > 0.7
-    assert any(p.look("tights") for p in params) and any(p.look("loose_top") for p in params)
-    assert any(p.colours["waistband"] == p.colours["shorts"] for p in params)
-    overstride = np.array([p.overstride_cm for p in params]).ravel()
-    assert overstride.min() < 3 and overstride.max() > 20
-    foot = np.array([p.foot_angle_ic_deg for p in params]).ravel()
-    assert foot.min() < -2 and foot.max() > 12  # forefoot to rearfoot strikers
+    assert any(a["tights"] for _, a in looks) and any(a["loose_top"] for _, a in looks)
+    assert any(c["waistband"] == c["shorts"] for c, _ in looks) and any(c["shirt"] == c["shorts"] for c, _ in looks)
+    overstride = np.array([g["overstride_cm"] for g in gaits]).ravel()
+    assert overstride.min() < 2 and overstride.max() > 22
+    foot = np.array([g["foot_angle_ic_deg"] for g in gaits]).ravel()
+    assert foot.min() < -3 and foot.max() > 15  # forefoot to rearfoot strikers
+    drop = np.array([g["pelvic_drop_deg"] for g in gaits])
+    assert drop.max() > 10 and np.abs(drop[:, 0] - drop[:, 1]).max() > 5  # up to 12 deg, asymmetric
 
 
 def test_truth_of_every_format_reads_into_one_shape():

@@ -77,16 +77,19 @@ def _panel(img, lines: list[tuple[str, tuple]], corner: str, scale: float) -> No
 def overlay_plan(result) -> tuple[list[list[tuple[str, tuple]]], list[tuple[str, tuple]]]:
     """What the overlay writes: per frame position, the lines of the current steps' values (and
     the events happening), and the constant lines of the report's medians."""
+    from ..summary import printable_steps
+
     kind = result.view.get("kind")
     summary = result.summary
-    measurable = {m for m in summary.metric.unique() if summary[(summary.metric == m)].measurable.all()}
+    steps = printable_steps(result.steps, summary)  # a side's value only where the summary prints it
+    measurable = {m for m in summary.metric.unique() if summary[(summary.metric == m)].measurable.any()}
     has_cm = "overstride_cm" in measurable and np.isfinite(summary.loc[summary.metric == "overstride_cm", "median"]).any()
     items = [(m, label, ev) for m, label, ev in STEP_VALUES.get(kind, ())
-             if m in measurable and m in result.steps.columns and not (m == "overstride_leg" and has_cm)
+             if m in measurable and m in steps.columns and not (m == "overstride_leg" and has_cm)
              and not (m == "overstride_cm" and not has_cm)]
     n = result.landmarks.n_frames
     lines: list[list[tuple[str, tuple]]] = [[] for _ in range(n)]
-    for step in result.steps.itertuples():
+    for step in steps.itertuples():
         # Step frames are positions on the landmarks' time axis, like the events'.
         colour = LEFT_BGR if step.side == "left" else RIGHT_BGR
         start, end = int(step.ic_frame), min(int(step.to_frame), n - 1)
@@ -99,6 +102,8 @@ def overlay_plan(result) -> tuple[list[list[tuple[str, tuple]]], list[tuple[str,
         mid = int(step.midstance_frame)
         event_pos = {"initial_contact": start, "midstance": mid if start <= mid <= end else start}
         for metric, label, event in items:
+            if not np.isfinite(float(getattr(step, metric))):
+                continue
             text = f"{step.side} {label} {value_text(metric, getattr(step, metric))}"
             for p in range(event_pos.get(event, start), end + 1):
                 lines[p].append((text, colour))

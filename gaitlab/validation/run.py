@@ -1,8 +1,8 @@
 """``gaitlab validate``: the whole pipeline on every clip of one or more truth sets, and the error tables.
 
-Each clip runs in its own process (one per core by default), tracked in one stretch
-(``PoseConfig(chunks=1)``) so its landmarks are the same on any machine; the runner's stature is
-given as a clinician would give it. Landmarks are cached by the video's content and the pose
+Each clip runs in its own process (one per core by default), tracked in :data:`POSE_CHUNKS`
+stretches whatever the machine's cores, so its landmarks are the same on any machine (the test
+suite poses clips the same way); the runner's stature is given as a clinician would give it. Landmarks are cached by the video's content and the pose
 stage's code (``--cache``), so re-validating an analysis change does not re-run the pose model.
 
 Outputs, in the output folder:
@@ -42,13 +42,15 @@ from .compare import TIMING_EVENT, compare_sides, compare_steps, match_events
 from .truth import EVENTS, ClipTruth, find_truths, load_clip_truth
 
 PACKAGE = Path(__file__).resolve().parents[1]
+#: Stretches each clip is tracked in (``PoseConfig.chunks``), fixed so landmarks do not depend on the machine.
+POSE_CHUNKS = 2
 #: Code whose change changes the landmarks (pose pass and the pixel measurements taken during it).
 POSE_CODE = ("pose", "image", "io/video.py", "landmarks.py", "schema.py")
 
 
 def code_fingerprint(parts=POSE_CODE) -> str:
     """sha256 (16 hex) of gaitlab's source files under ``parts`` (folders or files)."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"chunks={POSE_CHUNKS}".encode())
     for part in parts:
         p = PACKAGE / part
         for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
@@ -75,7 +77,7 @@ def clip_landmarks(video: Path, cache: Path | None, fingerprint: str):
         cached = cache / f"{_file_sha(video)[:20]}-{fingerprint}.parquet"
         if cached.is_file():
             return Landmarks.load(cached), True
-    lm = estimate_pose(str(video), PoseConfig(chunks=1))
+    lm = estimate_pose(str(video), PoseConfig(chunks=POSE_CHUNKS))
     if cached is not None:
         cache.mkdir(parents=True, exist_ok=True)
         lm.save(cached)
