@@ -84,11 +84,12 @@ def synthetic(tmp_path_factory, pose_cache):
     return make
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def every_value_validated(tmp_path_factory):
     """An accuracy file in which every measure is validated for every view, side and frame rate
     (95th-percentile error half of what it needs), so report tests see every value printed whatever
-    the published figures say; set for gaitlab runs in this process and its subprocesses."""
+    the published figures say; set for gaitlab runs in this process and its subprocesses while the
+    module that asks for it runs."""
     from gaitlab import accuracy
     from gaitlab.references import data
 
