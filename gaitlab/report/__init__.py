@@ -5,6 +5,7 @@ computed here; everything shown comes from the analysed clips."""
 from __future__ import annotations
 
 import base64
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,14 +81,31 @@ def write_report(results: list, names: list[str], folder: str | Path, *, runner:
     folder = Path(folder)
     c = report_content(results, names, runner, earlier)
     figures = report_figures(results, names, videos)
-    out = {"html": folder / HTML_NAME}
-    out["html"].write_text(render_html(c, figures), encoding="utf-8")
-    out["pdf"] = write_pdf(c, figures.frames, figures.plots, folder / PDF_NAME)
-    if overlay:
-        for i, (res, name) in enumerate(zip(results, names)):
-            clean, tilt = figures.prepared[i]
-            path = write_overlay(res, clean, tilt, folder / f"{Path(name).stem}_overlay.mp4",
-                                 videos[i] if videos else None)
-            if path is not None:
-                out[f"overlay:{name}"] = path
-    return out
+    # Every file is written complete under a temporary name first; only then are they all renamed
+    # into place, so a failure (a full disk) leaves the earlier report as it was.
+    temps: dict[str, tuple[Path, Path]] = {}
+    try:
+        html = _temp(temps, "html", folder / HTML_NAME)
+        html.write_text(render_html(c, figures), encoding="utf-8")
+        write_pdf(c, figures.frames, figures.plots, _temp(temps, "pdf", folder / PDF_NAME))
+        if overlay:
+            for i, (res, name) in enumerate(zip(results, names)):
+                clean, tilt = figures.prepared[i]
+                target = folder / f"{Path(name).stem}_overlay.mp4"
+                if write_overlay(res, clean, tilt, _temp(temps, f"overlay:{name}", target),
+                                 videos[i] if videos else None) is None:
+                    del temps[f"overlay:{name}"]
+        for tmp, final in temps.values():
+            os.replace(tmp, final)
+    finally:
+        for tmp, _ in temps.values():
+            tmp.unlink(missing_ok=True)
+            tmp.with_name(f".{tmp.name}.partial").unlink(missing_ok=True)  # the overlay writer's own
+    return {kind: final for kind, (_, final) in temps.items()}
+
+
+def _temp(temps: dict, kind: str, final: Path) -> Path:
+    from ..io.files import temp_sibling
+
+    temps[kind] = (temp_sibling(final), final)
+    return temps[kind][0]
