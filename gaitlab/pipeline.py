@@ -225,7 +225,7 @@ def load_session(folder: str | Path) -> tuple[list[AnalysisResult], list[str], d
         if not isinstance(record, dict):
             raise LandmarksFileError(f"{folder / RUN_RECORD} is not a gaitlab run record")
     if (folder / SESSION_FILE).exists():
-        session = read_json(folder / SESSION_FILE, LandmarksFileError, "gaitlab session file")
+        session = read_json(folder / SESSION_FILE, LandmarksFileError, "gaitlab session")
         subs, names = _check_session(session, folder / SESSION_FILE)
     elif (folder / FILES["result"]).exists():
         subs, names = [""], [clip_name_from_record(record, folder)]

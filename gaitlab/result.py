@@ -66,7 +66,7 @@ class AnalysisResult:
         file missing, empty, truncated or edited into another shape) raises
         :class:`~gaitlab.errors.LandmarksFileError` with one line naming the file."""
         folder = Path(folder)
-        meta = check_meta(read_json(folder / FILES["result"], LandmarksFileError, "gaitlab result file"),
+        meta = check_meta(read_json(folder / FILES["result"], LandmarksFileError, "gaitlab result"),
                           folder / FILES["result"])
         landmarks = Landmarks.load(folder / FILES["landmarks"])
         events = _table(folder / FILES["events"], EVENT_COLUMNS, {"frame": "int", "time_s": "float"})

@@ -75,6 +75,10 @@ def stat_path(path: str | os.PathLike, error: type, what: str) -> os.stat_result
         raise error(f"cannot use {what} {path}: {_reason(exc)}") from None
 
 
+def _a(what: str) -> str:
+    return f"{'an' if what[:1].lower() in 'aeiou' else 'a'} {what}"
+
+
 def kind_of(st: os.stat_result) -> str:
     """'file', 'folder', 'named pipe', 'device', 'socket' or 'special file'."""
     mode = st.st_mode
@@ -99,7 +103,7 @@ def regular_file(path: str | os.PathLike, error: type, what: str) -> os.stat_res
         raise error(f"{what} not found: {path}")
     kind = kind_of(st)
     if kind != "file":
-        raise error(f"{path} is a {kind}, not a {what} file")
+        raise error(f"{path} is a {kind}, not {_a(what)} file")
     try:
         # O_NONBLOCK: should the path have become a pipe since the stat, open still returns at once.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -110,7 +114,7 @@ def regular_file(path: str | os.PathLike, error: type, what: str) -> os.stat_res
     finally:
         os.close(fd)
     if not stat.S_ISREG(st.st_mode):
-        raise error(f"{path} is a {kind_of(st)}, not a {what} file")
+        raise error(f"{path} is a {kind_of(st)}, not {_a(what)} file")
     return st
 
 
@@ -119,11 +123,12 @@ JSON_MAX_BYTES = 64 << 20
 
 
 def read_json(path: str | os.PathLike, error: type, what: str, max_bytes: int = JSON_MAX_BYTES):
-    """The parsed JSON document at ``path``; ``error`` with one line when it is not a readable
+    """The parsed JSON document at ``path`` (``what`` names the kind of file, e.g. "OpenPose JSON");
+    ``error`` with one line when it is not a readable
     regular file, larger than ``max_bytes``, not UTF-8, not JSON, or nested too deeply to parse."""
     st = regular_file(path, error, what)
     if st.st_size > max_bytes:
-        raise error(f"{Path(path).name} is {st.st_size / 2 ** 20:.0f} MiB, larger than a {what} can be "
+        raise error(f"{Path(path).name} is {st.st_size / 2 ** 20:.0f} MiB, larger than {_a(what)} file can be "
                     f"({max_bytes / 2 ** 20:.0f} MiB)")
     try:
         with open(path, "rb") as fh:
@@ -132,9 +137,9 @@ def read_json(path: str | os.PathLike, error: type, what: str, max_bytes: int = 
     except OSError as exc:
         raise error(f"cannot read {path}: {_reason(exc)}") from None
     except RecursionError:
-        raise error(f"{Path(path).name} is not a readable {what} (JSON nested too deeply)") from None
+        raise error(f"{Path(path).name} is not a readable {what} file (JSON nested too deeply)") from None
     except ValueError:  # bad UTF-8 or bad JSON
-        raise error(f"{Path(path).name} is not a readable {what} (not valid JSON)") from None
+        raise error(f"{Path(path).name} is not a readable {what} file (not valid JSON)") from None
 
 
 def temp_sibling(path: str | os.PathLike) -> Path:

@@ -54,6 +54,8 @@ LAYOUTS = {25: ("BODY_25", BODY_25), 18: ("COCO-18", COCO_18), 17: ("COCO-17", C
 #: An AlphaPose file may hold frames without a detection, but its frame numbers may run to at most
 #: this many times the number of frames with one (the runner must be in view in most frames).
 MAX_EMPTY_FRAMES_PER_DETECTION = 20
+#: Frame numbers above this are not a clip's (a day at 10000 fps is 864 million frames).
+MAX_FRAME_NUMBER = 10 ** 9
 #: Keypoint JSON files larger than this are not one clip's keypoints (an hour at 60 fps with one
 #: Halpe-26 detection per frame is about 200 MiB).
 KEYPOINTS_MAX_BYTES = 512 << 20
@@ -72,7 +74,7 @@ def read_openpose(folder: str | Path, fps: float):
         raise LandmarksFileError(f"{folder} holds no OpenPose *_keypoints.json files", hint)
     people = []
     for f in files:
-        doc = read_json(f, LandmarksFileError, "OpenPose JSON file", max_bytes=KEYPOINTS_MAX_BYTES)
+        doc = read_json(f, LandmarksFileError, "OpenPose JSON", max_bytes=KEYPOINTS_MAX_BYTES)
         try:
             people.append([np.asarray(p.get("pose_keypoints_2d") or [], float).ravel() for p in doc.get("people", [])])
         except (ValueError, TypeError, AttributeError, OverflowError):
@@ -83,16 +85,26 @@ def read_openpose(folder: str | Path, fps: float):
 def read_alphapose(path: str | Path, fps: float):
     """Landmarks from an AlphaPose results file (a JSON list of detections)."""
     path = Path(path)
-    doc = read_json(path, LandmarksFileError, "AlphaPose results file", max_bytes=KEYPOINTS_MAX_BYTES)
+    doc = read_json(path, LandmarksFileError, "AlphaPose results", max_bytes=KEYPOINTS_MAX_BYTES)
     if not (isinstance(doc, list) and doc and isinstance(doc[0], dict) and "keypoints" in doc[0]):
         raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a list of detections)")
     by_frame: dict[int, list] = {}
-    try:
-        for det in doc:
-            by_frame.setdefault(_frame_number(Path(str(det.get("image_id", "")))), []).append(
-                np.asarray(det["keypoints"], float).ravel())
-    except (KeyError, ValueError, TypeError, AttributeError, OverflowError):
-        raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a detection without keypoints)") from None
+    hint = "give the AlphaPose results of one clip, with image_id = <frame number>.jpg"
+    for det in doc:
+        try:
+            image_id = str(det.get("image_id", ""))
+            keypoints = np.asarray(det["keypoints"], float).ravel()
+        except (KeyError, ValueError, TypeError, AttributeError, OverflowError):
+            raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a detection without "
+                                     "keypoints)") from None
+        try:
+            frame = _frame_number(Path(image_id))
+        except ValueError:
+            frame = MAX_FRAME_NUMBER + 1
+        if frame > MAX_FRAME_NUMBER:
+            shown = image_id if len(image_id) <= 40 else f"{image_id[:30]}...{image_id[-4:]}"
+            raise LandmarksFileError(f"{path.name}: image_id {shown} is not a frame number gaitlab reads", hint)
+        by_frame.setdefault(frame, []).append(keypoints)
     # Every frame up to the last detection gets a row; frames without one stay empty. The rows
     # are bounded by what the file holds: frame numbers far beyond the frames with detections are
     # not a clip's frames.
@@ -100,7 +112,7 @@ def read_alphapose(path: str | Path, fps: float):
     if last + 1 > MAX_EMPTY_FRAMES_PER_DETECTION * len(by_frame):
         raise LandmarksFileError(
             f"{path.name}: its image_id numbers run to frame {last} but only {len(by_frame)} frames hold a "
-            "detection", "give the AlphaPose results of one clip, with image_id = <frame number>.jpg")
+            "detection", hint)
     frames = np.arange(last + 1)
     return _landmarks(frames, [by_frame.get(int(f), []) for f in frames], fps, source="AlphaPose", path=path)
 
@@ -130,14 +142,9 @@ def read_keypoints(path: str | Path, fps: float | None) -> dict:
 
 
 def _frame_number(path: Path) -> int:
-    """The last number in a file name (its frame); frame numbers beyond any clip's length are
-    refused here so they cannot size an array."""
+    """The last number in a file name (its frame); ValueError for one of thousands of digits."""
     numbers = re.findall(r"\d+", path.stem)
-    if not numbers:
-        return 0
-    if len(numbers[-1].lstrip("0")) > 9:
-        raise ValueError("frame number out of range")
-    return int(numbers[-1])
+    return int(numbers[-1]) if numbers else 0
 
 
 def _landmarks(frames: np.ndarray, people: list[list[np.ndarray]], fps: float, *, source: str, path: Path):

@@ -1,0 +1,1007 @@
+"""The hostile-input catalogue: what a careless or hostile user can do to gaitlab, case by case.
+
+Every case builds its own small world in a temporary folder (files, links, pipes, folders of
+earlier results), runs the real command in-process (``gaitlab.cli.main``; a few cases need a
+process of their own) and asserts three things: the exit code, the exact one line on stderr (or
+none on success), and that every file that existed before is byte-identical afterwards, with no
+half-written temporary file left anywhere. Exit code 70 ("internal error") is never acceptable.
+
+Classes (``CLASS`` of each case, counted in the closing note of the change that added this file):
+
+* ``data-loss``: nothing the user had is deleted or overwritten (``..``, links, copied records,
+  files added to a results folder, batch folders, report rewrites, clips sharing a file name).
+* ``exit-code``: hangs, crashes and unbounded memory turned into the documented code and one line
+  (pipes, devices, huge frame numbers, nesting, full disks, tampered files, broken models).
+* ``wrong-answer``: a clip that would give a wrong number with exit 0 is refused with the fix.
+* ``cluster``: batch on a real Dask scheduler and workers started from another folder, one killed.
+* ``minor``: the issue's small cases (signals, messages, odd names).
+* ``own``: cases added beyond the report: fuzzing (hypothesis), signals at every stage, injected
+  full disk and permission errors, hostile manifests, concurrent runs.
+
+Not here: the PDF dropping CJK characters and emoji is covered by the report's own tests (the
+report renderer and its fonts belong there); see ``COVERED_ELSEWHERE``.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import SAMPLES, SHARED
+
+COVERED_ELSEWHERE = {
+    "pdf-cjk-emoji": "the PDF renders every character the HTML does: the report renderer's tests",
+}
+
+SIDE = SAMPLES / "side_left_normal.mp4"
+
+
+# -- the world each case runs in -----------------------------------------------------------------
+
+def _digest(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def snapshot(root: Path) -> dict:
+    """Every entry under ``root`` without following links or opening pipes: files by content,
+    links by target, folders and special files by kind."""
+    out = {}
+    for dirpath, dirs, files in os.walk(root):
+        for name in dirs + files:
+            p = Path(dirpath, name)
+            mode = os.lstat(p).st_mode
+            rel = p.relative_to(root).as_posix()
+            if stat.S_ISLNK(mode):
+                out[rel] = ("link", os.readlink(p))
+            elif stat.S_ISREG(mode):
+                out[rel] = ("file", _digest(p))
+            elif stat.S_ISDIR(mode):
+                out[rel] = ("dir",)
+            else:
+                out[rel] = ("special", stat.S_IFMT(mode))
+    return out
+
+
+LEFTOVER = re.compile(r"\.partial-|\.old-|\.tmp-|\.kept-")
+
+
+@dataclass
+class Expect:
+    """What a case runs and must give. ``message``: the exact error line after ``gaitlab: error: ``
+    (a ``re.Pattern`` to fullmatch where a part varies), or None for success. ``changes``: paths
+    (relative to the world) whose old content gaitlab may replace because it wrote them."""
+
+    args: list
+    code: int
+    message: str | re.Pattern | None = None
+    cwd: Path | None = None
+    changes: tuple = ()
+    after: object = None  # a callable run after the checks, for case-specific assertions
+
+
+@dataclass
+class World:
+    tmp: Path
+    mp: pytest.MonkeyPatch
+    assets: Path
+    lm: Path
+    cleanups: list = field(default_factory=list)
+
+    def p(self, rel: str) -> Path:
+        return self.tmp / rel
+
+    def write(self, rel: str, data: bytes | str) -> Path:
+        path = self.p(rel)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data.encode() if isinstance(data, str) else data)
+        return path
+
+    def results(self, rel: str = "res", report: bool = False) -> Path:
+        """A copy of a real gaitlab results folder (with a report when asked)."""
+        dest = self.p(rel)
+        shutil.copytree(self.assets / ("results_report" if report else "results"), dest, symlinks=True)
+        return dest
+
+    def video(self, rel: str = "clip.mp4", source: Path = SIDE) -> Path:
+        dest = self.p(rel)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, dest)
+        return dest
+
+
+CASES: list = []
+
+
+def case(cls: str):
+    """Register a case function ``f(world) -> Expect`` under class ``cls``."""
+    def register(fn):
+        CASES.append(pytest.param(cls, fn, id=f"{cls}:{fn.__name__}"))
+        return fn
+    return register
+
+
+def variants(cls: str, name: str, table: dict):
+    """Register one case per entry of ``table`` (id -> case function)."""
+    for key, fn in table.items():
+        fn.__name__ = f"{name}[{key}]"
+        case(cls)(fn)
+
+
+# -- shared inputs, made once --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def assets(tmp_path_factory, pose_cache, ffmpeg):
+    """Read-only inputs shared by the cases: a real landmarks file, results folders written by
+    gaitlab from it (with and without a report), short clips with faults only a video can carry,
+    and a pose model bundle that MediaPipe cannot load."""
+    from gaitlab.pipeline import analyze
+
+    d = tmp_path_factory.mktemp("hostile_assets")
+    pose_cache(SIDE).save(d / "side.parquet")
+    analyze(None, d / "results", landmarks=[d / "side.parquet"], report=False)
+    analyze(None, d / "results_report", landmarks=[d / "side.parquet"], report=True)
+
+    def ff(*args):
+        subprocess.run([ffmpeg, "-y", "-loglevel", "error", *map(str, args)], check=True)
+
+    enc = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "18", "-an"]
+    ff("-i", SIDE, "-t", "1", "-vf", "hflip,vflip", *enc, d / "upside_down.mp4")
+    # An upright picture stored with a rotation tag that turns it on its side.
+    ff("-i", SIDE, "-t", "1", *enc, d / "upright_1s.mp4")
+    ff("-display_rotation", "90", "-i", d / "upright_1s.mp4", "-c", "copy", d / "wrong_tag.mp4")
+    ff("-i", SIDE, "-t", "1", "-vf", "scale=64:48", *enc, d / "tiny_64x48.mp4")
+    # Two shots joined by a hard cut, no black frame between: facing left, then (mirrored) right.
+    ff("-i", SIDE, "-filter_complex",
+       "[0:v]trim=0:1.3,setpts=PTS-STARTPTS[a];[0:v]trim=2:3.3,setpts=PTS-STARTPTS,hflip[b];[a][b]concat=n=2:v=1[v]",
+       "-map", "[v]", *enc, d / "hard_cut.mp4")
+    import zipfile
+    with zipfile.ZipFile(d / "broken.task", "w") as z:
+        z.writestr("pose_detector.tflite", b"not a flatbuffer" * 64)
+        z.writestr("pose_landmarks_detector.tflite", b"not a flatbuffer" * 64)
+    for p in d.rglob("*"):
+        p.chmod(p.stat().st_mode & ~0o222) if p.is_file() else None
+    return d
+
+
+@pytest.fixture()
+def world(tmp_path, monkeypatch, assets):
+    w = World(tmp_path / "w", monkeypatch, assets, assets / "side.parquet")
+    w.tmp.mkdir()
+    monkeypatch.chdir(w.tmp)
+    yield w
+    for fn in w.cleanups:
+        fn()
+
+
+def run_main(capfd, args) -> tuple[int, str, str]:
+    from gaitlab.cli import main
+
+    capfd.readouterr()
+    code = main([str(a) for a in args])
+    out, err = capfd.readouterr()
+    return code, out, err
+
+
+def check_line(code: int, err: str, expect_code: int, message) -> None:
+    assert code != 70, err
+    assert code == expect_code, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    if message is None:
+        assert not lines, err
+        return
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    prefix = "gaitlab: error: " if not (128 < expect_code < 160) else "gaitlab: "
+    assert lines[0].startswith(prefix), err
+    text = lines[0][len(prefix):]
+    if isinstance(message, re.Pattern):
+        assert message.fullmatch(text), text
+    else:
+        assert text == message
+
+
+def check_untouched(before: dict, after: dict, changes=()) -> None:
+    for rel, entry in before.items():
+        if any(rel == c or rel.startswith(c.rstrip("/") + "/") for c in changes):
+            continue
+        assert after.get(rel) == entry, f"{rel} was changed or removed"
+    left = [rel for rel in after if LEFTOVER.search(Path(rel).name) and rel not in before]
+    assert not left, f"temporary files left behind: {left}"
+
+
+@pytest.mark.parametrize("cls, make", CASES)
+def test_catalogue(cls, make, world, capfd):
+    expect = make(world)
+    before = snapshot(world.tmp)
+    if expect.cwd is not None:
+        world.mp.chdir(expect.cwd)
+    code, out, err = run_main(capfd, expect.args)
+    check_line(code, err, expect.code, expect.message)
+    check_untouched(before, snapshot(world.tmp), expect.changes)
+    if expect.after is not None:
+        expect.after(out)
+
+
+# ================================================================================================
+# data-loss: nothing the user had is deleted or overwritten
+# ================================================================================================
+
+def _inside(w, video_rel, out_rel):
+    return f"the input {Path(video_rel).name} is inside the output folder {w.p(out_rel)}; choose another --out"
+
+
+@case("data-loss")
+def video_inside_out_named_through_dotdot(w):
+    res = w.results("res")
+    w.video("res/myclip.mp4")
+    (w.p("other")).mkdir()
+    return Expect(["analyze", "other/../res/myclip.mp4", "--out", "res", "--overwrite"], 5,
+                  _inside(w, "myclip.mp4", "res"))
+
+
+@case("data-loss")
+def video_inside_out_named_through_a_link(w):
+    w.results("res")
+    w.video("res/myclip.mp4")
+    os.symlink(w.p("res"), w.p("link"))
+    return Expect(["analyze", "link/myclip.mp4", "--out", "res", "--overwrite"], 5, _inside(w, "myclip.mp4", "res"))
+
+
+@case("data-loss")
+def video_inside_out_given_as_a_link(w):
+    w.results("res")
+    w.video("res/myclip.mp4")
+    os.symlink(w.p("res"), w.p("outlink"))
+    return Expect(["analyze", "res/myclip.mp4", "--out", "outlink", "--overwrite"], 5,
+                  _inside(w, "myclip.mp4", "outlink"))
+
+
+@case("data-loss")
+def video_linked_from_inside_out(w):
+    """The clip sits in the results folder and is named through a link from elsewhere."""
+    w.results("res")
+    w.video("res/myclip.mp4")
+    os.symlink(w.p("res/myclip.mp4"), w.p("shortcut.mp4"))
+    return Expect(["analyze", "shortcut.mp4", "--out", "res", "--overwrite"], 5, _inside(w, "shortcut.mp4", "res"))
+
+
+@case("data-loss")
+def compare_folder_named_through_dotdot_is_out(w):
+    w.results("week0")
+    w.p("x").mkdir()
+    return Expect(["analyze", "--landmarks", w.lm, "--compare", "x/../week0", "--out", "week0", "--overwrite"], 5,
+                  f"the input week0 is the output folder {w.p('week0')}; choose another --out")
+
+
+@case("data-loss")
+def compare_folder_through_a_link_is_out(w):
+    w.results("week0")
+    os.symlink(w.p("week0"), w.p("earlier"))
+    return Expect(["analyze", "--landmarks", w.lm, "--compare", "earlier", "--out", "week0", "--overwrite"], 5,
+                  f"the input earlier is the output folder {w.p('week0')}; choose another --out")
+
+
+@case("data-loss")
+def compare_folder_inside_out(w):
+    w.results("all")
+    w.results("all/week0")  # an earlier session kept inside: not listed in the outer manifest
+    return Expect(["analyze", "--landmarks", w.lm, "--compare", "all/week0", "--out", "all", "--overwrite"], 5,
+                  _inside(w, "week0", "all"))
+
+
+@case("data-loss")
+def landmarks_inside_out(w):
+    w.results("res")
+    return Expect(["analyze", "--landmarks", "res/landmarks.parquet", "--out", "res", "--overwrite"], 5,
+                  _inside(w, "landmarks.parquet", "res"))
+
+
+@case("data-loss")
+def landmarks_inside_out_through_dotdot(w):
+    w.results("res")
+    w.p("a").mkdir()
+    return Expect(["analyze", "--landmarks", "a/../res/landmarks.parquet", "--out", "res", "--overwrite"], 5,
+                  _inside(w, "landmarks.parquet", "res"))
+
+
+@case("data-loss")
+def home_folder_with_a_copied_run_record(w):
+    w.write("home/Documents/thesis.txt", "four years of work")
+    shutil.copy(w.assets / "results" / "run.json", w.p("home/run.json"))
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "home", "--overwrite"], 5,
+                  f"output folder {w.p('home')} exists and was not written by gaitlab; not replacing it")
+
+
+@case("data-loss")
+def home_folder_with_a_copied_run_record_and_manifest(w):
+    w.results("home")
+    w.write("home/Documents/thesis.txt", "four years of work")
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "home", "--overwrite"], 5,
+                  f"output folder {w.p('home')} holds Documents/thesis.txt, which gaitlab did not write; not "
+                  "replacing it (move that file out of the folder, or choose another --out)")
+
+
+@case("data-loss")
+def notes_added_to_a_results_folder(w):
+    w.results("res")
+    w.write("res/notes.txt", "patient said the left knee hurts")
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                  f"output folder {w.p('res')} holds notes.txt, which gaitlab did not write; not replacing it "
+                  "(move that file out of the folder, or choose another --out)")
+
+
+@case("data-loss")
+def screenshots_folder_added_to_a_results_folder(w):
+    w.results("res")
+    w.write("res/look/shot1.png", b"\x89PNG....")
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                  f"output folder {w.p('res')} holds look/shot1.png, which gaitlab did not write; not replacing it "
+                  "(move that file out of the folder, or choose another --out)")
+
+
+@case("data-loss")
+def report_edited_by_the_clinician(w):
+    w.results("res", report=True)
+    with open(w.p("res/report.pdf"), "ab") as fh:
+        fh.write(b"% signed by the clinician\n")
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                  f"output folder {w.p('res')} holds report.pdf, changed since gaitlab wrote it; not replacing it "
+                  "(move that file out of the folder, or choose another --out)")
+
+
+@case("data-loss")
+def listed_file_replaced_by_a_link_to_a_user_file(w):
+    w.results("res")
+    w.write("precious.csv", "a,b\n1,2\n")
+    os.unlink(w.p("res/summary.csv"))
+    os.symlink(w.p("precious.csv"), w.p("res/summary.csv"))
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                  f"output folder {w.p('res')} holds summary.csv, which gaitlab did not write; not replacing it "
+                  "(move that file out of the folder, or choose another --out)")
+
+
+@case("data-loss")
+def link_to_a_user_folder_inside_results(w):
+    w.results("res")
+    w.write("photos/p1.jpg", b"\xff\xd8")
+    os.symlink(w.p("photos"), w.p("res/photos"))
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                  f"output folder {w.p('res')} holds photos, which gaitlab did not write; not replacing it "
+                  "(move that file out of the folder, or choose another --out)")
+
+
+def _hostile_manifest(entries):
+    def make(w):
+        w.results("res")
+        w.write("victim.txt", "not gaitlab's")
+        doc = json.loads(w.p("res/manifest.json").read_text())
+        doc["files"].update(entries(w))
+        w.p("res/manifest.json").write_text(json.dumps(doc))
+        return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                      f"output folder {w.p('res')} exists and was not written by gaitlab; not replacing it")
+    return make
+
+
+_victim = {"bytes": 13, "sha256": hashlib.sha256(b"not gaitlab's").hexdigest()}
+variants("own", "hostile_manifest", {
+    "dotdot": _hostile_manifest(lambda w: {"../victim.txt": _victim}),
+    "absolute": _hostile_manifest(lambda w: {str(w.p("victim.txt")): _victim}),
+    "dot-segment": _hostile_manifest(lambda w: {"./x/../../victim.txt": _victim}),
+    "bad-hash": _hostile_manifest(lambda w: {"x.txt": {"bytes": 1, "sha256": "zz"}}),
+    "not-a-dict": _hostile_manifest(lambda w: {"x.txt": "sha"}),
+})
+
+
+@case("own")
+def manifest_of_another_format(w):
+    w.results("res")
+    w.p("res/manifest.json").write_text(json.dumps({"format": "something-else", "files": {}}))
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                  f"output folder {w.p('res')} exists and was not written by gaitlab; not replacing it")
+
+
+@case("own")
+def manifest_nested_too_deeply(w):
+    w.results("res")
+    w.p("res/manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                  f"output folder {w.p('res')} exists and was not written by gaitlab; not replacing it")
+
+
+@case("data-loss")
+def results_folder_of_an_older_gaitlab_without_manifest(w):
+    w.results("res")
+    os.unlink(w.p("res/manifest.json"))
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite"], 5,
+                  f"output folder {w.p('res')} exists and was not written by gaitlab; not replacing it")
+
+
+@case("data-loss")
+def out_is_the_input_video_itself(w):
+    w.video("clip.mp4")
+    return Expect(["analyze", "clip.mp4", "--out", "clip.mp4", "--overwrite"], 5,
+                  "the input clip.mp4 is the output folder " + str(w.p("clip.mp4")) + "; choose another --out")
+
+
+@case("data-loss")
+def out_is_a_user_file(w):
+    w.write("summary.pdf", b"%PDF-1.4 mine")
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "summary.pdf", "--overwrite"], 5,
+                  f"--out {w.p('summary.pdf')} is a file, not a folder")
+
+
+@case("data-loss")
+def overwrite_replaces_only_what_gaitlab_wrote(w):
+    """A real gaitlab folder is replaced (exit 0); a user's file beside it stays."""
+    w.results("res")
+    w.write("res_notes.txt", "beside, not inside")
+
+    def after(out):
+        assert (w.p("res") / "manifest.json").is_file()
+        assert sorted(p.name for p in w.tmp.iterdir()) == ["res", "res_notes.txt"]
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite", "--no-report"], 0,
+                  changes=("res",), after=after)
+
+
+@case("data-loss")
+def two_clips_with_the_same_file_name(w):
+    """Two clips named alike keep their own names, folders (and overlay files) and report rows."""
+    def after(out):
+        from gaitlab.pipeline import load_session
+        from gaitlab.report import report_content
+
+        session = json.loads(w.p("s/session.json").read_text())
+        assert session == {"clips": ["side_left_normal", "side_left_normal_2"],
+                           "names": ["side_left_normal.mp4", "side_left_normal_2.mp4"]}
+        results, names, _ = load_session(w.p("s"))
+        content = report_content(results, names)
+        for name in names:
+            rows = [r for r in content.rows if r.clip == name]
+            assert rows and len({r.metric for r in rows}) == len(rows), f"{name}: rows of another clip"
+        assert len({f"{Path(n).stem}_overlay.mp4" for n in names}) == 2
+    return Expect(["analyze", "--landmarks", w.lm, "--landmarks", w.lm, "--out", "s", "--no-report"], 0, after=after)
+
+
+# -- batch folders -----------------------------------------------------------------------------------
+
+def _batch_clips(w, names=("a.mp4",)):
+    for name in names:
+        w.video(f"clips/{name}")
+    return w.p("clips")
+
+
+def _fake_jobs(w):
+    """Batch jobs answered from a real results folder (no pose model): a clip whose bytes start
+    with FAIL fails like a clip that is not a video."""
+    import gaitlab.batch as batch
+
+    def run_job(job):
+        if Path(job.video).read_bytes()[:4] == b"FAIL":
+            return {"clip": Path(job.video).name, "sha256": job.sha256, "folder": job.folder, "status": "failed",
+                    "exit_code": 3, "reason": f"{Path(job.video).name} is not a readable video", "seconds": 0.0}
+        shutil.copytree(w.assets / "results", job.folder)
+        for p in Path(job.folder).rglob("*"):
+            p.chmod(0o644)
+        return {"clip": Path(job.video).name, "sha256": job.sha256, "folder": job.folder, "status": "done",
+                "exit_code": 0, "reason": "", "seconds": 0.0}
+
+    w.mp.setattr(batch, "run_job", run_job)
+    w.mp.setattr(batch, "work_estimate", lambda video: 0.0)
+
+
+def _user_file_in_batch_out(name, content):
+    def make(w):
+        _batch_clips(w)
+        _fake_jobs(w)
+        w.write(f"study/{name}", content)
+        return Expect(["batch", "clips", "--out", "study", "--workers", "1"], 5,
+                      f"--out {w.p('study')} is not a gaitlab batch folder (it holds {name}); not writing into it "
+                      "(choose a new or empty folder)")
+    return make
+
+
+variants("data-loss", "batch_out_holds_a_user_file", {
+    "summary_all.csv": _user_file_in_batch_out("summary_all.csv", "clip,mine\n"),
+    "failures.csv": _user_file_in_batch_out("failures.csv", "my own list\n"),
+    "batch.json": _user_file_in_batch_out("batch.json", '{"my": "settings"}'),
+    "thesis": _user_file_in_batch_out("thesis.docx", b"PK\x03\x04"),
+})
+
+
+@case("data-loss")
+def batch_table_edited_since_gaitlab_wrote_it(w):
+    _batch_clips(w)
+    _fake_jobs(w)
+    from gaitlab.batch import run_batch
+    run_batch(str(w.p("clips")), w.p("study"), workers=1)
+    with open(w.p("study/summary_all.csv"), "a") as fh:
+        fh.write("my,own,row\n")
+    return Expect(["batch", "clips", "--out", "study", "--workers", "1"], 5,
+                  f"{w.p('study/summary_all.csv')} was not written by gaitlab batch, or was changed since; "
+                  "not replacing it (move it out of the folder)")
+
+
+@case("data-loss")
+def batch_resumed_keeps_a_user_file_beside_its_tables(w):
+    _batch_clips(w, ("a.mp4",))
+    _fake_jobs(w)
+    from gaitlab.batch import run_batch
+    run_batch(str(w.p("clips")), w.p("study"), workers=1)
+    w.write("study/my_notes.txt", "read me")
+    shutil.copy(w.assets / "upright_1s.mp4", w.p("clips/b.mp4"))
+
+    def after(out):
+        assert "analysed now: 1; failed now: 0; skipped (done before): 1" in out
+        assert w.p("study/my_notes.txt").read_text() == "read me"
+    return Expect(["batch", "clips", "--out", "study", "--workers", "1"], 0,
+                  changes=("study/summary_all.csv", "study/summary_all.parquet", "study/steps_all.parquet",
+                           "study/failures.csv", "study/batch.json"), after=after)
+
+
+@case("data-loss")
+def batch_clip_folder_holding_a_user_file(w):
+    """A clip's folder in the batch holds a file of the user's: that clip fails, the file stays."""
+    _batch_clips(w, ("a.mp4",))
+    from gaitlab.batch import clip_folder, prepare_folder
+    from gaitlab.io.files import file_sha256
+    folder = clip_folder(prepare_folder(w.p("study")), Path("a.mp4"), file_sha256(w.p("clips/a.mp4")))
+    folder.mkdir(parents=True)
+    (folder / "mine.txt").write_text("keep")
+    import gaitlab.batch as batch
+    w.mp.setattr(batch, "work_estimate", lambda video: 0.0)
+
+    def after(out):
+        failures = pd.read_csv(w.p("study/failures.csv"))
+        assert failures.exit_code.tolist() == [5]
+        assert failures.reason[0].endswith("exists and was not written by gaitlab; not replacing it")
+    return Expect(["batch", "clips", "--out", "study", "--workers", "1"], 0, changes=("study/batch.json",),
+                  after=after)
+
+
+# -- report rewrites -------------------------------------------------------------------------------
+
+def _full_disk_during(target: str, name: str):
+    """Make writing any file whose name contains ``name`` fail as on a full disk."""
+    def make_open(real_open):
+        def fake_open(file, mode="r", *args, **kwargs):
+            if isinstance(file, (str, os.PathLike)) and any(c in mode for c in "wax") and name in os.fspath(file):
+                raise OSError(errno.ENOSPC, "No space left on device", os.fspath(file))
+            return real_open(file, mode, *args, **kwargs)
+        return fake_open
+    return make_open
+
+
+def _disk_full_while_writing(w, fragment):
+    import builtins
+    import io
+    w.mp.setattr(builtins, "open", _full_disk_during("", fragment)(builtins.open))
+    w.mp.setattr(io, "open", _full_disk_during("", fragment)(io.open))
+
+
+def _report_disk_full(fragment):
+    def make(w):
+        w.results("res", report=True)
+        _disk_full_while_writing(w, fragment)
+        return Expect(["report", "res"], 5, f"cannot write the report to res: no space left on device")
+    return make
+
+
+variants("data-loss", "report_rewrite_on_a_full_disk", {
+    "html": _report_disk_full(".report.tmp-"),
+})
+
+
+@case("data-loss")
+def report_rewrite_on_a_full_disk_while_the_pdf_is_written(w):
+    w.results("res", report=True)
+    import gaitlab.report.pdf as pdf
+    real = pdf.write_pdf
+
+    def full(c, frames, plots, path):
+        Path(path).write_bytes(b"%PDF-1.4 half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+    w.mp.setattr(pdf, "write_pdf", full)
+    return Expect(["report", "res"], 5, "cannot write the report to res: no space left on device")
+
+
+@case("data-loss")
+def report_over_an_edited_report(w):
+    w.results("res", report=True)
+    w.p("res/report.html").write_text("<p>my corrected report</p>")
+    return Expect(["report", "res"], 6, "res/report.html is missing or was changed after gaitlab wrote it "
+                                         "(see manifest.json) (analyse the clip again for a complete results folder)")
+
+
+@case("data-loss")
+def report_over_a_user_pdf_in_a_folder_without_manifest(w):
+    w.results("res")
+    os.unlink(w.p("res/manifest.json"))
+    record = json.loads(w.p("res/run.json").read_text())
+    record["outputs"] = [o for o in record["outputs"] if not o.startswith("report")]
+    w.p("res/run.json").write_text(json.dumps(record))
+    w.write("res/report.pdf", b"%PDF-1.4 the user's own")
+    return Expect(["report", "res"], 5, f"{w.p('res') / 'report.pdf'} was not written by gaitlab; not replacing it "
+                                        "(move it out of the folder first)".replace(str(w.p('res')), "res"))
+
+
+# -- synth names ---------------------------------------------------------------------------------
+
+def _synth_name(name):
+    def make(w):
+        w.p("out").mkdir()
+        return Expect(["synth", "--out", "out", "--name", name, "--duration", "1"], 2,
+                      f"--name is the clip's file name, without a folder (got {name!r}) (choose the folder with --out)")
+    return make
+
+
+variants("minor", "synth_name_outside_out", {
+    "dotdot-x": _synth_name("../x"),
+    "subfolder": _synth_name("a/b"),
+    "absolute": _synth_name("/tmp/x"),
+    "dotdot": _synth_name(".."),
+    "nul": _synth_name("a\0b"),
+    "blank": _synth_name("\t"),
+    "too-long": _synth_name("n" * 250),
+})
+
+
+# ================================================================================================
+# exit-code: hangs, crashes and unbounded memory end in the documented code and one line
+# ================================================================================================
+
+def _fifo(w, rel):
+    path = w.p(rel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path
+
+
+def _socket(w, rel):
+    path = w.p(rel)
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    w.cleanups.append(s.close)
+    return path
+
+
+def _loop(w, rel):
+    path = w.p(rel)
+    os.symlink(path.name + ".b", path)
+    os.symlink(path.name, path.with_name(path.name + ".b"))
+    return path
+
+
+LONG = "x" * 300
+
+
+def _video_input(make_path, code, message):
+    def make(w):
+        path = make_path(w)
+        return Expect(["analyze", path, "--out", "res"], code, message(w, path) if callable(message) else message)
+    return make
+
+
+variants("exit-code", "video_that_is_not_a_regular_file", {
+    "fifo": _video_input(lambda w: _fifo(w, "clip.mp4"), 3, lambda w, p: f"{p} is a named pipe, not a video file"),
+    "dev-zero": _video_input(lambda w: Path("/dev/zero"), 3, "/dev/zero is a device, not a video file"),
+    "dev-null": _video_input(lambda w: Path("/dev/null"), 3, "/dev/null is a device, not a video file"),
+    "folder": _video_input(lambda w: w.p("clips.mp4").mkdir() or w.p("clips.mp4"), 3,
+                           lambda w, p: f"{p} is a folder, not a video file"),
+    "socket": _video_input(lambda w: _socket(w, "clip.mp4"), 3, lambda w, p: f"{p} is a socket, not a video file"),
+    "link-loop": _video_input(lambda w: _loop(w, "clip.mp4"), 3,
+                              lambda w, p: f"cannot use video {p}: it is a loop of symbolic links"),
+    "dangling-link": _video_input(lambda w: os.symlink("gone.mp4", w.p("clip.mp4")) or w.p("clip.mp4"), 3,
+                                  lambda w, p: f"video not found: {p}"),
+    "through-a-file": _video_input(lambda w: w.write("notes.txt", "x") / "clip.mp4", 3,
+                                   lambda w, p: f"video not found: {p}"),
+    "name-300-chars": _video_input(lambda w: w.p(LONG + ".mp4"), 3, re.compile(
+        r"video .*: a file name in the path is longer than the file system allows \(255 bytes\) "
+        r"\(rename it or choose a shorter name\)")),
+    "dash-named": _video_input(lambda w: w.video("-clip.mp4").name, 2,
+                               "No such option '-c'. (to give the file -clip.mp4, write ./-clip.mp4 or put -- before it)"),
+})
+
+
+@case("exit-code")
+def video_unreadable(w):
+    """Permission denied on the clip (as the root user cannot be refused, the error is injected)."""
+    video = w.video("clip.mp4")
+    video.chmod(0)
+    real = os.open
+
+    def deny(path, flags, *args, **kwargs):
+        if os.path.abspath(os.fspath(path)) == str(video):
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real(path, flags, *args, **kwargs)
+    w.mp.setattr(os, "open", deny)
+    return Expect(["analyze", "clip.mp4", "--out", "res"], 3, "cannot open clip.mp4: permission denied")
+
+
+def _landmarks_input(make_path, message, code=6, extra=()):
+    def make(w):
+        path = make_path(w)
+        return Expect(["analyze", "--landmarks", path, *extra, "--out", "res"], code,
+                      message(w, path) if callable(message) else message)
+    return make
+
+
+variants("exit-code", "landmarks_that_are_not_a_regular_file", {
+    "fifo": _landmarks_input(lambda w: _fifo(w, "lm.parquet"), lambda w, p: f"{p} is a named pipe, not a landmarks file"),
+    "dev-zero": _landmarks_input(lambda w: Path("/dev/zero"), "/dev/zero is a device, not a landmarks file"),
+    "link-loop": _landmarks_input(lambda w: _loop(w, "lm.parquet"),
+                                  lambda w, p: f"cannot use landmarks {p}: it is a loop of symbolic links"),
+    "name-300-chars": _landmarks_input(lambda w: w.p(LONG + ".parquet"), re.compile(
+        r"landmarks .*: a file name in the path is longer than the file system allows \(255 bytes\) "
+        r"\(rename it or choose a shorter name\)")),
+    "fifo-json": _landmarks_input(lambda w: _fifo(w, "alphapose.json"),
+                                  lambda w, p: f"{p} is a named pipe, not an AlphaPose results file",
+                                  extra=("--keypoints-fps", "30")),
+    "fifo-in-openpose-folder": _landmarks_input(
+        lambda w: _fifo(w, "op/run_000000000000_keypoints.json").parent,
+        lambda w, p: f"{p / 'run_000000000000_keypoints.json'} is a named pipe, not an OpenPose JSON file",
+        extra=("--keypoints-fps", "30")),
+})
+
+
+# -- AlphaPose and OpenPose files ---------------------------------------------------------------
+
+def _person(scale=1.0, n=17):
+    """One COCO-17 person, standing, about 300 px tall."""
+    pts = np.array([[320, 100], [325, 95], [315, 95], [330, 100], [310, 100], [340, 140], [300, 140],
+                    [345, 190], [295, 190], [350, 230], [290, 230], [335, 240], [305, 240], [335, 320],
+                    [305, 320], [335, 400], [305, 400]], float)[:n] * scale
+    return np.column_stack([pts, np.full(len(pts), 0.9)]).ravel().tolist()
+
+
+def _ap_case(doc, message, code=6, fps="30", raw=False):
+    def make(w):
+        path = w.write("alphapose.json", doc if raw else json.dumps(doc))
+        return Expect(["analyze", "--landmarks", path, "--keypoints-fps", fps, "--out", "res"], code, message)
+    return make
+
+
+_det = lambda i, kp=None: {"image_id": f"{i}.jpg", "keypoints": _person() if kp is None else kp, "score": 2.9}  # noqa: E731
+variants("exit-code", "alphapose_file", {
+    "image-id-999999999999999": _ap_case([_det(0), _det("999999999999999")],
+                                         "alphapose.json: image_id 999999999999999.jpg is not a frame number gaitlab "
+                                         "reads (give the AlphaPose results of one clip, with image_id = <frame "
+                                         "number>.jpg)"),
+    "image-id-30000000": _ap_case([_det(i) for i in range(5)] + [_det(30000000)],
+                                  "alphapose.json: its image_id numbers run to frame 30000000 but only 6 frames hold a "
+                                  "detection (give the AlphaPose results of one clip, with image_id = <frame "
+                                  "number>.jpg)"),
+    "image-id-5000-digits": _ap_case([_det(0), _det("9" * 5000)],
+                                     re.compile(r"alphapose\.json: image_id 9{30}\.\.\.\.jpg is not a frame number "
+                                                r"gaitlab reads \(.*\)")),
+    "not-json": _ap_case("this is not json", "alphapose.json is not a readable AlphaPose results file (not valid JSON)",
+                         raw=True),
+    "not-utf8": _ap_case(b"\xff\xfe\x00[", "alphapose.json is not a readable AlphaPose results file (not valid JSON)",
+                         raw=True),
+    "nested-100000": _ap_case("[" * 100_000 + "]" * 100_000,
+                              "alphapose.json is not a readable AlphaPose results file (JSON nested too deeply)",
+                              raw=True),
+    "an-object": _ap_case({"keypoints": []}, "alphapose.json is not an AlphaPose results file (a list of detections)"),
+    "empty-list": _ap_case([], "alphapose.json is not an AlphaPose results file (a list of detections)"),
+    "keypoints-text": _ap_case([_det(0), _det(1, "abc")],
+                               "alphapose.json is not an AlphaPose results file (a detection without keypoints)"),
+    "keypoints-ragged": _ap_case([_det(0), _det(1, [[1, 2], [3]])],
+                                 "alphapose.json is not an AlphaPose results file (a detection without keypoints)"),
+    "no-keypoints-key": _ap_case([_det(0), {"image_id": "1.jpg"}],
+                                 "alphapose.json is not an AlphaPose results file (a detection without keypoints)"),
+    "detection-not-object": _ap_case([_det(0), 5],
+                                     "alphapose.json is not an AlphaPose results file (a detection without keypoints)"),
+    "ten-keypoints": _ap_case([_det(0, _person(n=10))],
+                              "alphapose.json: 10 keypoints per person is not a layout gaitlab reads (OpenPose BODY_25 "
+                              "or COCO-18, AlphaPose COCO-17 or Halpe-26)"),
+    "two-frames": _ap_case([_det(0), _det(1)], "the runner is visible in too few frames to analyse", code=4),
+    "one-frame": _ap_case([_det(0)], "alphapose.json holds 1 frame; gaitlab needs a clip of several seconds"),
+    "all-confidence-zero": _ap_case([_det(i, [0.0] * 51) for i in range(40)],
+                                    "the runner is visible in too few frames to analyse", code=4),
+    "nan-and-infinity": _ap_case("[" + ",".join(json.dumps(_det(i)) for i in range(3)) +
+                                 ',{"image_id": "3.jpg", "keypoints": [NaN, Infinity, -Infinity' + ", 1" * 48 + "]}]",
+                                 "the runner is visible in too few frames to analyse", code=4, raw=True),
+    "coordinates-1e308": _ap_case([_det(i, [1e308] * 51) for i in range(20)],
+                                  "the runner is visible in too few frames to analyse", code=4),
+    "keypoints-fps-1e9": _ap_case([_det(0), _det(1)], "--keypoints-fps must be between 1 and 10000", code=2, fps="1e9"),
+    "keypoints-fps-zero": _ap_case([_det(0), _det(1)], "--keypoints-fps must be between 1 and 10000", code=2, fps="0"),
+    "keypoints-fps-negative": _ap_case([_det(0), _det(1)], "--keypoints-fps must be between 1 and 10000", code=2,
+                                       fps="-30"),
+    "keypoints-fps-nan": _ap_case([_det(0), _det(1)], "--keypoints-fps must be between 1 and 10000", code=2, fps="nan"),
+    "keypoints-fps-inf": _ap_case([_det(0), _det(1)], "--keypoints-fps must be between 1 and 10000", code=2, fps="inf"),
+    "keypoints-fps-text": _ap_case([_det(0), _det(1)],
+                                   "Invalid value for '--keypoints-fps': 'thirty' is not a valid float. (see gaitlab "
+                                   "--help)", code=2, fps="thirty"),
+})
+
+
+@case("exit-code")
+def keypoints_without_frame_rate(w):
+    path = w.write("alphapose.json", json.dumps([_det(0), _det(1)]))
+    return Expect(["analyze", "--landmarks", path, "--out", "res"], 6,
+                  "alphapose.json: keypoint files record no time (give the clip's frame rate with --keypoints-fps)")
+
+
+def _op_case(files: dict, message, code=6):
+    def make(w):
+        for name, doc in files.items():
+            w.write(f"op/{name}", doc if isinstance(doc, (str, bytes)) else json.dumps(doc))
+        return Expect(["analyze", "--landmarks", "op", "--keypoints-fps", "30", "--out", "res"], code,
+                      message(w) if callable(message) else message)
+    return make
+
+
+def _op_person(n=25):
+    return {"people": [{"pose_keypoints_2d": (_person() + [320, 400, 0.9] * 8)[:3 * n]}]}
+
+
+variants("exit-code", "openpose_folder", {
+    "nested-100000": _op_case({"a_000000000000_keypoints.json": "[" * 100_000 + "]" * 100_000},
+                              "a_000000000000_keypoints.json is not a readable OpenPose JSON file (JSON nested too "
+                              "deeply)"),
+    "not-json": _op_case({"a_000000000000_keypoints.json": "{"},
+                         "a_000000000000_keypoints.json is not a readable OpenPose JSON file (not valid JSON)"),
+    "people-not-a-list": _op_case({"a_000000000000_keypoints.json": {"people": 5}},
+                                  "a_000000000000_keypoints.json is not a readable OpenPose JSON file"),
+    "a-list": _op_case({"a_000000000000_keypoints.json": [1, 2]},
+                       "a_000000000000_keypoints.json is not a readable OpenPose JSON file"),
+    "keypoints-text": _op_case({"a_000000000000_keypoints.json": {"people": [{"pose_keypoints_2d": "abc"}]}},
+                               "a_000000000000_keypoints.json is not a readable OpenPose JSON file"),
+    "nobody": _op_case({f"a_{i:012d}_keypoints.json": {"people": []} for i in range(3)}, "op: no person in any frame"),
+    "empty-folder": _op_case({"notes.txt": "x"}, "op holds no OpenPose *_keypoints.json files"),
+    "one-frame": _op_case({"a_000000000000_keypoints.json": _op_person()},
+                          "op holds 1 frame; gaitlab needs a clip of several seconds"),
+    "folder-named-like-a-frame": _op_case({"a_000000000000_keypoints.json/x": "{}"},
+                                          lambda w: f"op/a_000000000000_keypoints.json is a folder, not an OpenPose "
+                                                    "JSON file"),
+})
+
+
+# -- gaitlab landmarks files with damaged content -------------------------------------------------
+
+def _parquet_with(w, table=None, meta=None, rel="lm.parquet"):
+    """A copy of the real landmarks file with its table and/or gaitlab metadata replaced."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(w.lm)
+    schema_meta = dict(t.schema.metadata or {})
+    if meta is not None:
+        schema_meta[b"gaitlab"] = meta if isinstance(meta, bytes) else json.dumps(meta).encode()
+    if table is not None:
+        df = table(t.to_pandas())
+        t = pa.Table.from_pandas(df, preserve_index=False)
+    t = t.replace_schema_metadata(schema_meta)
+    path = w.p(rel)
+    pq.write_table(t, path)
+    return path
+
+
+def _meta(w):
+    import pyarrow.parquet as pq
+    return json.loads(pq.read_schema(w.lm).metadata[b"gaitlab"])
+
+
+def _lm_meta_case(change, message):
+    def make(w):
+        meta = _meta(w)
+        meta = change(meta)
+        path = _parquet_with(w, meta=meta)
+        return Expect(["analyze", "--landmarks", path, "--out", "res"], 6, message)
+    return make
+
+
+def _set(path, value):
+    def change(meta):
+        node = meta
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+        return meta
+    return change
+
+
+_DAMAGED = "lm.parquet is a damaged gaitlab landmarks file (its metadata entry {!r} is not what gaitlab writes)"
+variants("exit-code", "tampered_landmarks_metadata", {
+    "not-json": _lm_meta_case(lambda m: b"{not json", "lm.parquet is not a gaitlab landmarks file"),
+    "a-list": _lm_meta_case(lambda m: [m], "lm.parquet is not a gaitlab landmarks file"),
+    "nested-deeply": _lm_meta_case(lambda m: b"[" * 100_000 + b"]" * 100_000, "lm.parquet is not a gaitlab landmarks file"),
+    "format-missing": _lm_meta_case(lambda m: {k: v for k, v in m.items() if k != "format"},
+                                    "lm.parquet is not a gaitlab landmarks file"),
+    "version-text": _lm_meta_case(_set(["version"], "one"),
+                                  "lm.parquet is a damaged gaitlab landmarks file (its format version is not a number)"),
+    "version-newer": _lm_meta_case(_set(["version"], 99), "lm.parquet was written by a newer gaitlab (format 99)"),
+    "attrs-a-list": _lm_meta_case(_set(["attrs"], [1, 2]),
+                                  "lm.parquet is a damaged gaitlab landmarks file (its metadata is not a JSON object)"),
+    "video-text": _lm_meta_case(_set(["attrs", "video"], "clip.mp4"), _DAMAGED.format("video")),
+    "video-width-text": _lm_meta_case(_set(["attrs", "video", "width"], "wide"), _DAMAGED.format("video")),
+    "video-height-float": _lm_meta_case(_set(["attrs", "video", "height"], 480.5), _DAMAGED.format("video")),
+    "video-rotation-null": _lm_meta_case(_set(["attrs", "video", "rotation_deg"], None), _DAMAGED.format("video")),
+    "subject-fraction-text": _lm_meta_case(_set(["attrs", "subject", "runner_height_fraction"], "0.3"),
+                                           _DAMAGED.format("subject")),
+    "time-scale-number": _lm_meta_case(_set(["attrs", "time_scale"], 4), _DAMAGED.format("time_scale")),
+    "processing-object": _lm_meta_case(_set(["attrs", "processing"], {"a": 1}), _DAMAGED.format("processing")),
+    "model-bundled-text": _lm_meta_case(_set(["attrs", "model", "bundled"], "yes"), _DAMAGED.format("model")),
+    "first-frame-time-text": _lm_meta_case(_set(["attrs", "first_frame_time_s"], "0"),
+                                           _DAMAGED.format("first_frame_time_s")),
+})
+
+
+def _lm_table_case(change, message, code=6):
+    def make(w):
+        path = _parquet_with(w, table=change)
+        return Expect(["analyze", "--landmarks", path, "--out", "res"], code, message)
+    return make
+
+
+def _col(name, fn):
+    def change(df):
+        df[name] = fn(df[name])
+        return df
+    return change
+
+
+variants("exit-code", "damaged_landmarks_table", {
+    "column-missing": _lm_table_case(lambda df: df.drop(columns=["y_px"]), "landmarks table lacks columns: y_px"),
+    "unknown-keypoint": _lm_table_case(_col("keypoint", lambda s: s.astype(str).replace("nose", "snout")),
+                                       "landmarks table has unknown keypoint names"),
+    "duplicate-rows": _lm_table_case(lambda df: pd.concat([df, df.iloc[:33]]),
+                                     "landmarks table is incomplete: every frame needs all 33 keypoints"),
+    "keypoint-twice-in-a-frame": _lm_table_case(
+        lambda df: df.assign(keypoint=df.keypoint.astype(str).where(df.index != 1, "nose")),
+        "landmarks table is incomplete: every frame needs all 33 keypoints"),
+    "no-rows": _lm_table_case(lambda df: df.iloc[:0], "lm.parquet holds 0 frames; gaitlab needs a clip of several seconds"),
+    "one-frame": _lm_table_case(lambda df: df[df.frame == df.frame.min()],
+                                "lm.parquet holds 1 frame; gaitlab needs a clip of several seconds"),
+    "time-nan": _lm_table_case(_col("time_s", lambda s: s.where(s.index > 100, np.nan)),
+                               "lm.parquet is damaged: its frame times do not increase"),
+    "time-backwards": _lm_table_case(_col("time_s", lambda s: -s), "lm.parquet is damaged: its frame times do not increase"),
+    "coordinates-text": _lm_table_case(_col("x_px", lambda s: s.astype(str).where(s.index != 5, "left")),
+                                       "landmarks table column x_px holds values that are not numbers"),
+    "frame-fractional": _lm_table_case(_col("frame", lambda s: s + 0.5),
+                                       "landmarks table column frame holds values that are not frame numbers"),
+    "frame-negative": _lm_table_case(_col("frame", lambda s: s - 10_000),
+                                     "landmarks table column frame holds values that are not frame numbers"),
+    "frame-1e30": _lm_table_case(_col("frame", lambda s: s.astype(float) * 1e30),
+                                 "landmarks table column frame holds values that are not frame numbers"),
+    "coordinates-infinite": _lm_table_case(_col("x_px", lambda s: s * np.inf), "the runner is visible in too few frames "
+                                                                               "to analyse", code=4),
+    "coordinates-1e30": _lm_table_case(_col("y_px", lambda s: s * 1e30), "the runner is visible in too few frames to "
+                                                                         "analyse", code=4),
+})
+
+
+@case("exit-code")
+def landmarks_not_parquet(w):
+    path = w.write("lm.parquet", "frame,time\n1,2\n")
+    return Expect(["analyze", "--landmarks", path, "--out", "res"], 6,
+                  "lm.parquet is not a gaitlab landmarks file (not Parquet)")
+
+
+@case("exit-code")
+def landmarks_truncated(w):
+    path = w.write("lm.parquet", w.lm.read_bytes()[:50_000])
+    return Expect(["analyze", "--landmarks", path, "--out", "res"], 6,
+                  "lm.parquet is not a gaitlab landmarks file (not Parquet)")
+
+
+@case("exit-code")
+def landmarks_netcdf_garbage(w):
+    path = w.write("lm.nc", b"CDF\x01" + os.urandom(200))
+    return Expect(["analyze", "--landmarks", path, "--out", "res"], 6, "lm.nc is not a readable NetCDF file")
