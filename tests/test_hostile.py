@@ -1005,3 +1005,380 @@ def landmarks_truncated(w):
 def landmarks_netcdf_garbage(w):
     path = w.write("lm.nc", b"CDF\x01" + os.urandom(200))
     return Expect(["analyze", "--landmarks", path, "--out", "res"], 6, "lm.nc is not a readable NetCDF file")
+
+
+# -- results folders given to `gaitlab report` (and --compare) ------------------------------------
+
+def _resign(folder: Path) -> None:
+    """Rewrite a results folder's manifest after an edit, as a hostile user would, so that the
+    file's content (not only its changed hash) is what the check meets."""
+    from gaitlab.io.outdir import write_manifest
+    write_manifest(folder)
+
+
+def _report_case(edit, message, code=6, resign=True, args=()):
+    def make(w):
+        res = w.results("res")
+        edit(w, res)
+        if resign:
+            _resign(res)
+        return Expect(["report", "res", *args], code, message(w) if callable(message) else message)
+    return make
+
+
+def _json_edit(name, change):
+    def edit(w, res):
+        path = res / name
+        doc = json.loads(path.read_text())
+        path.write_text(json.dumps(change(doc)))
+    return edit
+
+
+def _write_edit(name, data):
+    def edit(w, res):
+        (res / name).parent.mkdir(parents=True, exist_ok=True)
+        (res / name).write_bytes(data.encode() if isinstance(data, str) else data)
+    return edit
+
+
+_RESULT = "res/result.json is not a gaitlab result file ({})"
+variants("exit-code", "report_on_a_malformed_result_file", {
+    "not-json": _report_case(_write_edit("result.json", "{"), "result.json is not a readable gaitlab result file "
+                                                               "(not valid JSON)"),
+    "empty": _report_case(_write_edit("result.json", ""), "result.json is not a readable gaitlab result file "
+                                                           "(not valid JSON)"),
+    "nested-deeply": _report_case(_write_edit("result.json", "[" * 100_000 + "]" * 100_000),
+                                  "result.json is not a readable gaitlab result file (JSON nested too deeply)"),
+    "a-list": _report_case(_json_edit("result.json", lambda d: [d]), _RESULT.format("not a JSON object")),
+    "view-missing": _report_case(_json_edit("result.json", lambda d: {k: v for k, v in d.items() if k != "view"}),
+                                 _RESULT.format("its view is not side, rear or front")),
+    "view-kind-sideways": _report_case(_json_edit("result.json", lambda d: {**d, "view": {**d["view"], "kind": "top"}}),
+                                       _RESULT.format("its view is not side, rear or front")),
+    "view-facing-text": _report_case(_json_edit("result.json", lambda d: {**d, "view": {**d["view"], "facing": "L"}}),
+                                     _RESULT.format("its view is not side, rear or front")),
+    "cadence-text": _report_case(_json_edit("result.json", lambda d: {**d, "cadence_spm": {"both": "fast"}}),
+                                 _RESULT.format("its cadence is not a number per side")),
+    "cadence-list": _report_case(_json_edit("result.json", lambda d: {**d, "cadence_spm": [170]}),
+                                 _RESULT.format("its cadence is not a number per side")),
+    "quality-text": _report_case(_json_edit("result.json", lambda d: {**d, "quality": "good"}),
+                                 _RESULT.format("its capture quality is not what gaitlab writes")),
+    "quality-roll-number": _report_case(
+        _json_edit("result.json", lambda d: {**d, "quality": {**d["quality"], "camera_roll": 4}}),
+        _RESULT.format("its capture quality is not what gaitlab writes")),
+    "quality-fps-text": _report_case(
+        _json_edit("result.json", lambda d: {**d, "quality": {**d["quality"], "fps": "60"}}),
+        _RESULT.format("its capture quality is not what gaitlab writes")),
+    "runner-text": _report_case(_json_edit("result.json", lambda d: {**d, "runner": "Ann"}),
+                                _RESULT.format("its runner details are not what gaitlab writes")),
+    "runner-height-99": _report_case(_json_edit("result.json", lambda d: {**d, "runner": {"height_m": 99}}),
+                                     _RESULT.format("its runner details are not what gaitlab writes")),
+    "runner-unknown-key": _report_case(_json_edit("result.json", lambda d: {**d, "runner": {"shoe": 42}}),
+                                       _RESULT.format("its runner details are not what gaitlab writes")),
+    "config-unknown-key": _report_case(_json_edit("result.json", lambda d: {**d, "config": {"turbo": True}}),
+                                       _RESULT.format("its config details are not what gaitlab writes")),
+    "config-capture-fps-0": _report_case(_json_edit("result.json", lambda d: {**d, "config": {"capture_fps": 0}}),
+                                         _RESULT.format("its config details are not what gaitlab writes")),
+    "edited-without-manifest": _report_case(
+        _json_edit("result.json", lambda d: {**d, "cadence_spm": {"both": 999.0}}),
+        "res/result.json is missing or was changed after gaitlab wrote it (see manifest.json) (analyse the clip "
+        "again for a complete results folder)", resign=False),
+})
+
+
+_TABLE = "res/{} is not a gaitlab table ({})"
+variants("exit-code", "report_on_a_malformed_table", {
+    "summary-empty": _report_case(_write_edit("summary.csv", ""), "res/summary.csv is not a readable gaitlab table "
+                                                                   "(empty or damaged)"),
+    "summary-column-missing": _report_case(
+        lambda w, res: pd.read_csv(res / "summary.csv").drop(columns=["median"]).to_csv(res / "summary.csv", index=False),
+        _TABLE.format("summary.csv", "no column median")),
+    "summary-numbers-text": _report_case(
+        lambda w, res: pd.read_csv(res / "summary.csv").assign(median="high").to_csv(res / "summary.csv", index=False),
+        _TABLE.format("summary.csv", "column median holds a value that is not a number")),
+    "summary-steps-fraction": _report_case(
+        lambda w, res: pd.read_csv(res / "summary.csv").assign(n_steps=2.5).to_csv(res / "summary.csv", index=False),
+        _TABLE.format("summary.csv", "column n_steps holds a value that is not a whole number")),
+    "summary-sides-renamed": _report_case(
+        lambda w, res: pd.read_csv(res / "summary.csv").replace({"side": {"both": "all"}}).to_csv(
+            res / "summary.csv", index=False),
+        "res/summary.csv is not a gaitlab summary (its sides are not left, right and both)"),
+    "summary-a-folder": _report_case(lambda w, res: (os.unlink(res / "summary.csv"), (res / "summary.csv").mkdir()),
+                                     "res/summary.csv is a folder, not a results table file"),
+    "steps-not-parquet": _report_case(_write_edit("steps.parquet", "step,side\n"),
+                                      "res/steps.parquet is not a readable gaitlab table (empty or damaged)"),
+    "events-missing": _report_case(lambda w, res: os.unlink(res / "events.csv"),
+                                   "results table not found: res/events.csv"),
+    "events-frame-text": _report_case(
+        lambda w, res: pd.read_csv(res / "events.csv").assign(frame="ten").to_csv(res / "events.csv", index=False),
+        _TABLE.format("events.csv", "column frame holds a value that is not a whole number")),
+    "landmarks-missing": _report_case(lambda w, res: os.unlink(res / "landmarks.parquet"),
+                                      "landmarks file not found: res/landmarks.parquet"),
+})
+
+
+def _session(change):
+    def edit(w, res):
+        (res / "clip").mkdir()
+        for p in list(res.iterdir()):
+            if p.name not in ("clip", "run.json", "manifest.json"):
+                p.rename(res / "clip" / p.name)
+        (res / "session.json").write_text(json.dumps(change({"clips": ["clip"], "names": ["clip.mp4"]})))
+    return edit
+
+
+_SESSION = "res/session.json is not a gaitlab session file (a list of clip subfolders and their names)"
+variants("exit-code", "report_on_a_malformed_session", {
+    "not-json": _report_case(_write_edit("session.json", "clips: [a]"),
+                             "session.json is not a readable gaitlab session file (not valid JSON)"),
+    "clips-text": _report_case(_session(lambda s: {**s, "clips": "clip"}), _SESSION),
+    "clip-outside": _report_case(_session(lambda s: {"clips": ["../clip"], "names": ["x.mp4"]}), _SESSION),
+    "clip-absolute": _report_case(_session(lambda s: {"clips": ["/etc"], "names": ["x.mp4"]}), _SESSION),
+    "names-short": _report_case(_session(lambda s: {**s, "names": []}), _SESSION),
+    "names-numbers": _report_case(_session(lambda s: {**s, "names": [5]}), _SESSION),
+    "clip-twice": _report_case(_session(lambda s: {"clips": ["clip", "clip"], "names": ["a", "b"]}), _SESSION),
+    "thousand-clips": _report_case(_session(lambda s: {"clips": [f"c{i}" for i in range(1000)],
+                                                       "names": [f"c{i}" for i in range(1000)]}), _SESSION),
+    "clip-missing": _report_case(_session(lambda s: {"clips": ["gone"], "names": ["gone.mp4"]}),
+                                 "gaitlab result not found: res/gone/result.json"),
+})
+
+
+variants("exit-code", "report_on_a_malformed_run_record", {
+    "not-json": _report_case(_write_edit("run.json", "not json"),
+                             "run.json is not a readable gaitlab run record file (not valid JSON)"),
+    "a-list": _report_case(_write_edit("run.json", "[1]"), "res/run.json is not a gaitlab run record"),
+    "runner-text": _report_case(_json_edit("run.json", lambda d: {**d, "runner": "Ann Smith"}),
+                                "res/run.json is not a gaitlab run record (its runner details are not what gaitlab "
+                                "writes)"),
+    "runner-height-text": _report_case(_json_edit("run.json", lambda d: {**d, "runner": {"height_m": "tall"}}),
+                                       "res/run.json is not a gaitlab run record (its runner details are not what "
+                                       "gaitlab writes)"),
+    "runner-list": _report_case(_json_edit("run.json", lambda d: {**d, "runner": [1]}),
+                                "res/run.json is not a gaitlab run record (its runner details are not what gaitlab "
+                                "writes)"),
+})
+
+
+@case("exit-code")
+def report_clips_with_a_video_path_that_is_a_number(w):
+    """A run record whose clip entries are not what gaitlab writes: the report is drawn without the video."""
+    res = w.results("res")
+    record = json.loads((res / "run.json").read_text())
+    record["clips"] = [{"name": 5, "video": {"path": 7}}]
+    (res / "run.json").write_text(json.dumps(record))
+    _resign(res)
+    return Expect(["report", "res"], 0, changes=("res/manifest.json",),
+                  after=lambda out: json.loads((res / "manifest.json").read_text())["files"]["report.pdf"])
+
+
+def _report_path(make_path, message, code=6, args=()):
+    def make(w):
+        path = make_path(w)
+        return Expect(["report", path, *args], code, message(w, path) if callable(message) else message)
+    return make
+
+
+variants("exit-code", "report_on_something_that_is_not_a_results_folder", {
+    "missing": _report_path(lambda w: "nowhere", "results folder not found: nowhere"),
+    "a-file": _report_path(lambda w: w.write("r.txt", "x").name, "r.txt is a file, not a gaitlab results folder"),
+    "a-fifo": _report_path(lambda w: _fifo(w, "pipe").name, "pipe is a named pipe, not a gaitlab results folder"),
+    "empty-folder": _report_path(lambda w: w.p("empty").mkdir() or "empty",
+                                 "empty is not a gaitlab results folder (no result.json or session.json)"),
+    "link-loop": _report_path(lambda w: _loop(w, "loop").name,
+                              "cannot use results folder loop: it is a loop of symbolic links"),
+    "name-300-chars": _report_path(lambda w: LONG, re.compile(r"results folder x+\.\.\.x+: a file name in the path is "
+                                                              r"longer than the file system allows \(255 bytes\) "
+                                                              r"\(rename it or choose a shorter name\)")),
+    "batch-folder": _report_path(lambda w: w.write("study/batch.json", '{"format": "gaitlab-batch"}').parent.name,
+                                 "study is not a gaitlab results folder (no result.json or session.json)"),
+    "compare-missing": _report_path(lambda w: w.results("res").name, "results folder not found: week0",
+                                    args=("--compare", "week0")),
+    "compare-damaged": _report_path(lambda w: (w.results("res"), w.results("week0"),
+                                               w.write("week0/result.json", "{"))[0].name,
+                                    "week0/result.json is missing or was changed after gaitlab wrote it (see "
+                                    "manifest.json) (analyse the clip again for a complete results folder)",
+                                    args=("--compare", "week0")),
+})
+
+
+@case("exit-code")
+def analyze_compare_with_a_damaged_folder(w):
+    w.results("week0")
+    w.write("week0/summary.csv", "")
+    return Expect(["analyze", "--landmarks", w.lm, "--compare", "week0", "--out", "res", "--no-report"], 6,
+                  "week0/summary.csv is missing or was changed after gaitlab wrote it (see manifest.json) (analyse "
+                  "the clip again for a complete results folder)")
+
+
+@case("exit-code")
+def report_into_a_read_only_folder(w):
+    """The report cannot be written (a read-only folder, a lost permission): 5, old report intact."""
+    w.results("res", report=True)
+    import builtins
+    import io
+    real = io.open
+
+    def read_only(file, mode="r", *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and any(c in mode for c in "wax") and \
+                os.path.abspath(os.fspath(file)).startswith(str(w.p("res"))):
+            raise OSError(errno.EROFS, "Read-only file system", os.fspath(file))
+        return real(file, mode, *args, **kwargs)
+    w.mp.setattr(builtins, "open", read_only)
+    w.mp.setattr(io, "open", read_only)
+    return Expect(["report", "res"], 5, "cannot write the report to res: read-only file system")
+
+
+# -- where results go (exit 5) --------------------------------------------------------------------
+
+def _out_case(make_out, message, code=5, extra=(), changes=()):
+    def make(w):
+        out = make_out(w)
+        return Expect(["analyze", "--landmarks", w.lm, "--out", out, "--no-report", *extra], code,
+                      message(w, out) if callable(message) else message, changes=changes)
+    return make
+
+
+variants("exit-code", "output_folder", {
+    "name-300-chars": _out_case(lambda w: LONG, re.compile(
+        r"--out .*: a file name in the path is longer than the file system allows \(255 bytes\) \(rename it or "
+        r"choose a shorter name\)")),
+    "under-a-file": _out_case(lambda w: w.write("f.txt", "x") / "res",
+                              lambda w, out: f"cannot write to {out}: the folder {out.parent} is a file"),
+    "parent-missing": _out_case(lambda w: w.p("a/b/res"),
+                                lambda w, out: f"cannot write to {out}: the folder {out.parent} does not exist"),
+    "a-fifo": _out_case(lambda w: _fifo(w, "res"), lambda w, out: f"--out {out} is a named pipe, not a folder"),
+    "dev-null": _out_case(lambda w: "/dev/null", "--out /dev/null is a device, not a folder"),
+    "link-loop": _out_case(lambda w: _loop(w, "res"), lambda w, out: f"cannot use --out {out}: it is a loop of "
+                                                                      "symbolic links"),
+    "proc": _out_case(lambda w: "/proc/gaitlab-results", re.compile(r"cannot write to /proc/gaitlab-results: .*")),
+    "name-250-chars": _out_case(lambda w: "r" * 250, None, code=0),
+    "existing-empty-folder": _out_case(lambda w: w.p("res").mkdir() or "res", None, code=0, changes=("res",)),
+})
+
+
+@case("exit-code")
+def output_parent_not_writable(w):
+    w.p("ro").mkdir()
+    real = os.access
+    w.mp.setattr(os, "access", lambda path, mode, **kw: False if Path(path) == w.p("ro") else real(path, mode, **kw))
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "ro/res", "--no-report"], 5,
+                  f"cannot write to {w.p('ro/res')}: permission denied")
+
+
+def _enospc_at(stage):
+    """The disk fills up while the results are written (at one of several files), or when the
+    finished folder is renamed into place."""
+    def make(w):
+        import builtins
+        import io
+
+        import pyarrow.parquet as pq
+
+        if stage == "parquet":
+            real = pq.ParquetWriter.__init__
+
+            def full(self, where, *a, **k):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            w.mp.setattr(pq.ParquetWriter, "__init__", full)
+        elif stage == "rename":
+            real_replace = os.replace
+
+            def full(src, dst, *a, **k):
+                if ".partial-" in Path(src).name:
+                    raise OSError(errno.ENOSPC, "No space left on device")
+                return real_replace(src, dst, *a, **k)
+            w.mp.setattr(os, "replace", full)
+        else:
+            fake = _full_disk_during("", stage)
+            w.mp.setattr(builtins, "open", fake(builtins.open))
+            w.mp.setattr(io, "open", fake(io.open))
+        report = ["--no-report"] if stage not in ("report.tmp", ".report.tmp-") else []
+        return Expect(["analyze", "--landmarks", w.lm, "--out", "res", *report], 5,
+                      f"cannot write{' the results' if stage != 'rename' else ''} to {w.p('res')}: no space left "
+                      "on device")
+    return make
+
+
+variants("own", "full_disk_while_writing", {
+    "landmarks-parquet": _enospc_at("parquet"),
+    "events-csv": _enospc_at("events.csv"),
+    "result-json": _enospc_at("result.json"),
+    "run-json": _enospc_at("run.json"),
+    "manifest": _enospc_at("manifest.tmp-"),
+    "report-html": _enospc_at(".report.tmp-"),
+    "rename-into-place": _enospc_at("rename"),
+})
+
+
+@case("own")
+def full_disk_replacing_earlier_results(w):
+    """--overwrite on a full disk: the earlier results stay exactly as they were."""
+    w.results("res")
+    fake = _full_disk_during("", "steps.csv")
+    import builtins
+    import io
+    w.mp.setattr(builtins, "open", fake(builtins.open))
+    w.mp.setattr(io, "open", fake(io.open))
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite", "--no-report"], 5,
+                  f"cannot write the results to {w.p('res')}: no space left on device")
+
+
+# -- the pose model ---------------------------------------------------------------------------------
+
+def _model_case(make_model, message):
+    def make(w):
+        model = make_model(w)
+        return Expect(["analyze", "clip.mp4", "--model", model, "--out", "res"], 2,
+                      message(w, model) if callable(message) else message)
+    return make
+
+
+def _with_clip(fn):
+    def make(w):
+        w.video("clip.mp4", w.assets / "upright_1s.mp4")
+        return fn(w)
+    return make
+
+
+variants("exit-code", "pose_model", {
+    "a-folder": _model_case(_with_clip(lambda w: w.p("m.task").mkdir() or w.p("m.task")),
+                            lambda w, m: f"{m} is a folder, not a pose model file"),
+    "a-fifo": _model_case(_with_clip(lambda w: _fifo(w, "m.task")), lambda w, m: f"{m} is a named pipe, not a pose model file"),
+    "not-a-zip": _model_case(_with_clip(lambda w: w.write("m.task", "weights")),
+                             "m.task is not a pose landmarker .task bundle (it must be a zip holding pose_detector.tflite "
+                             "and pose_landmarks_detector.tflite)"),
+    "name-300-chars": _model_case(_with_clip(lambda w: LONG + ".task"), re.compile(
+        r"pose model x+\.\.\.x+\.task: a file name in the path is longer than the file system allows \(255 bytes\) "
+        r"\(rename it or choose a shorter name\)")),
+})
+
+
+# -- command-line numbers -----------------------------------------------------------------------------
+
+def _usage(args, message):
+    def make(w):
+        return Expect(list(args), 2, message)
+    return make
+
+
+variants("exit-code", "numbers_out_of_range", {
+    "capture-fps-nan": _usage(["analyze", "x.mp4", "--capture-fps", "nan"], "--capture-fps must be between 1 and 10000"),
+    "capture-fps-inf": _usage(["analyze", "x.mp4", "--capture-fps", "inf"], "--capture-fps must be between 1 and 10000"),
+    "capture-fps-0": _usage(["analyze", "x.mp4", "--capture-fps", "0"], "--capture-fps must be between 1 and 10000"),
+    "height-abc": _usage(["analyze", "x.mp4", "--height", "abc"],
+                         "--height takes a number with an optional unit (m, cm), got 'abc'"),
+    "height-negative": _usage(["analyze", "x.mp4", "--height", "-5"],
+                              "--height takes a number with an optional unit (m, cm), got '-5'"),
+    "height-huge": _usage(["analyze", "x.mp4", "--height", "9" * 400],
+                          "height must be between 0.9 and 2.3 m (give it in metres or with --height 178cm)"),
+    "height-nan": _usage(["analyze", "x.mp4", "--height", "nan"],
+                         "--height takes a number with an optional unit (m, cm), got 'nan'"),
+    "speed-99": _usage(["analyze", "x.mp4", "--speed", "99"], "speed must be between 0 and 45 km/h"),
+    "speed-unit": _usage(["analyze", "x.mp4", "--speed", "12furlongs"],
+                         "--speed takes a number with an optional unit (km/h, kmh, m/s, mph), got '12furlongs'"),
+    "workers-0": _usage(["batch", "x", "--out", "o", "--workers", "0"], "--workers must be at least 1"),
+    "workers-negative": _usage(["batch", "x", "--out", "o", "--workers", "-3"], "--workers must be at least 1"),
+    "report-height": _usage(["report", "res", "--height", "3m"],
+                            "height must be between 0.9 and 2.3 m (give it in metres or with --height 178cm)"),
+    "no-input": _usage(["analyze"], "give a VIDEO, or --landmarks FILE from an earlier run"),
+})

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 from ..errors import OutputError
-from .files import atomic_write, file_sha256, read_json, short, stat_path
+from .files import atomic_write, file_sha256, kind_of, read_json, short, stat_path
 
 RUN_RECORD = "run.json"
 MANIFEST = "manifest.json"
@@ -203,7 +203,7 @@ class ResultsDir:
                 raise OutputError(f"--out {shown} is the folder this command runs in (or holds it); "
                                   "gaitlab never replaces it", "choose a new folder for the results")
             if not stat.S_ISDIR(st.st_mode):
-                raise OutputError(f"--out {shown} is a file, not a folder")
+                raise OutputError(f"--out {shown} is a {kind_of(st)}, not a folder")
             self._manifest = None
             if any(out.iterdir()):
                 if not self.overwrite:
@@ -218,7 +218,8 @@ class ResultsDir:
                 self._manifest = manifest
         parent = out.parent
         if not parent.is_dir():
-            raise OutputError(f"cannot write to {shown}: the folder {parent} does not exist")
+            kind = "is a file" if parent.exists() else "does not exist"
+            raise OutputError(f"cannot write to {shown}: the folder {shown.parent} {kind}")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise OutputError(f"cannot write to {shown}: permission denied")
 
