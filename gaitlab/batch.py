@@ -54,6 +54,8 @@ BATCH_FORMAT = "gaitlab-batch"
 #: The tables gaitlab writes at the top of a batch folder.
 TABLES = ("summary_all.csv", "summary_all.parquet", "steps_all.parquet", "failures.csv")
 FAILURE_COLUMNS = ["clip", "sha256", "exit_code", "reason"]
+#: Seconds to wait for a Dask scheduler to answer.
+SCHEDULER_TIMEOUT_S = 20
 #: Decoding one frame of a megapixel, in BlazePose runs (about 4 ms for a 2 Mpx 1080p frame
 #: against 18 ms for the model, measured on one core).
 DECODE_COST_PER_MEGAPIXEL = 0.1
@@ -248,7 +250,7 @@ def _execute(jobs: list[BatchJob], workers: int, scheduler, progress):
         except ImportError:
             raise UsageError("--scheduler needs Dask distributed", "pip install 'gaitlab[cluster]'") from None
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {' '.join(str(exc).split())[:200]}") \
                 from None
@@ -324,7 +326,8 @@ def combine(out: Path, extra_failures: list[dict] = ()) -> dict[str, pd.DataFram
 
     def front(frames):
         if not frames:
-            return pd.DataFrame()
+            from .summary import SUMMARY_COLUMNS
+            return pd.DataFrame(columns=["clip", "sha256", "view"] + SUMMARY_COLUMNS)
         df = pd.concat(frames, ignore_index=True)
         return df[["clip", "sha256", "view"] + [c for c in df.columns if c not in ("clip", "sha256", "view")]]
 

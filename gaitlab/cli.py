@@ -371,6 +371,8 @@ def _run(argv) -> int:
         click.echo(f"gaitlab: error: {' '.join(exc.format_message().split())}{hint}", err=True)
         return exc.exit_code
     except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        if isinstance(exc, click.exceptions.Abort) and isinstance(exc.__cause__, KeyboardInterrupt):
+            exc = exc.__cause__  # click turns an interrupt into Abort; the signal and message are on the cause
         message = getattr(exc, "message", None)
         if message is None:
             signum = getattr(exc, "signum", signal.SIGINT)

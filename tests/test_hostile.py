@@ -138,10 +138,12 @@ def case(cls: str):
 
 
 def variants(cls: str, name: str, table: dict):
-    """Register one case per entry of ``table`` (id -> case function)."""
+    """Register one case per entry of ``table`` (id -> case function, or (class, case function)
+    for an entry of another class)."""
     for key, fn in table.items():
+        own, fn = fn if isinstance(fn, tuple) else (cls, fn)
         fn.__name__ = f"{name}[{key}]"
-        case(cls)(fn)
+        case(own)(fn)
 
 
 # -- shared inputs, made once --------------------------------------------------------------------
@@ -700,13 +702,13 @@ def _video_input(make_path, code, message):
 
 variants("exit-code", "video_that_is_not_a_regular_file", {
     "fifo": _video_input(lambda w: _fifo(w, "clip.mp4"), 3, lambda w, p: f"{p} is a named pipe, not a video file"),
-    "dev-zero": _video_input(lambda w: Path("/dev/zero"), 3, "/dev/zero is a device, not a video file"),
+    "dev-zero": ("minor", _video_input(lambda w: Path("/dev/zero"), 3, "/dev/zero is a device, not a video file")),
     "dev-null": _video_input(lambda w: Path("/dev/null"), 3, "/dev/null is a device, not a video file"),
     "folder": _video_input(lambda w: w.p("clips.mp4").mkdir() or w.p("clips.mp4"), 3,
                            lambda w, p: f"{p} is a folder, not a video file"),
     "socket": _video_input(lambda w: _socket(w, "clip.mp4"), 3, lambda w, p: f"{p} is a socket, not a video file"),
-    "link-loop": _video_input(lambda w: _loop(w, "clip.mp4"), 3,
-                              lambda w, p: f"cannot use video {p}: it is a loop of symbolic links"),
+    "link-loop": ("minor", _video_input(lambda w: _loop(w, "clip.mp4"), 3,
+                                        lambda w, p: f"cannot use video {p}: it is a loop of symbolic links")),
     "dangling-link": _video_input(lambda w: os.symlink("gone.mp4", w.p("clip.mp4")) or w.p("clip.mp4"), 3,
                                   lambda w, p: f"video not found: {p}"),
     "through-a-file": _video_input(lambda w: w.write("notes.txt", "x") / "clip.mp4", 3,
@@ -714,8 +716,8 @@ variants("exit-code", "video_that_is_not_a_regular_file", {
     "name-300-chars": _video_input(lambda w: w.p(LONG + ".mp4"), 3, re.compile(
         r"video .*: a file name in the path is longer than the file system allows \(255 bytes\) "
         r"\(rename it or choose a shorter name\)")),
-    "dash-named": _video_input(lambda w: w.video("-clip.mp4").name, 2,
-                               "No such option '-c'. (to give the file -clip.mp4, write ./-clip.mp4 or put -- before it)"),
+    "dash-named": ("minor", _video_input(lambda w: w.video("-clip.mp4").name, 2,
+                               "No such option '-c'. (to give the file -clip.mp4, write ./-clip.mp4 or put -- before it)")),
 })
 
 
@@ -863,7 +865,8 @@ variants("exit-code", "openpose_folder", {
                        "a_000000000000_keypoints.json is not a readable OpenPose JSON file"),
     "keypoints-text": _op_case({"a_000000000000_keypoints.json": {"people": [{"pose_keypoints_2d": "abc"}]}},
                                "a_000000000000_keypoints.json is not a readable OpenPose JSON file"),
-    "nobody": _op_case({f"a_{i:012d}_keypoints.json": {"people": []} for i in range(3)}, "op: no person in any frame"),
+    "nobody": ("minor", _op_case({f"a_{i:012d}_keypoints.json": {"people": []} for i in range(3)},
+                                 "op: no person in any frame")),
     "empty-folder": _op_case({"notes.txt": "x"}, "op holds no OpenPose *_keypoints.json files"),
     "one-frame": _op_case({"a_000000000000_keypoints.json": _op_person()},
                           "op holds 1 frame; gaitlab needs a clip of several seconds"),
@@ -1382,3 +1385,415 @@ variants("exit-code", "numbers_out_of_range", {
                             "height must be between 0.9 and 2.3 m (give it in metres or with --height 178cm)"),
     "no-input": _usage(["analyze"], "give a VIDEO, or --landmarks FILE from an earlier run"),
 })
+
+
+# -- batch ----------------------------------------------------------------------------------------
+
+def _batch_case(setup, code, message, counts=None, failures=None, extra=(), changes=("study",), pattern="clips"):
+    """``counts``: the printed counts line; ``failures``: [(clip, exit code, reason start)] expected
+    in failures.csv, which with the summary must agree with the counts printed."""
+    def make(w):
+        _fake_jobs(w)
+        setup(w)
+
+        def after(out):
+            if counts:
+                assert counts in out, out
+            if failures is not None:
+                table = pd.read_csv(w.p("study/failures.csv"), dtype={"exit_code": "Int64"})
+                got = [(r.clip, None if pd.isna(r.exit_code) else int(r.exit_code), r.reason) for r in table.itertuples()]
+                assert len(got) == len(failures), got
+                for (clip, code_, reason), want in zip(sorted(got), sorted(failures, key=str)):
+                    assert want[0] in (None, clip) and code_ == want[1] and reason.startswith(want[2]), (clip, code_, reason)
+                record = json.loads(w.p("study/batch.json").read_text())
+                assert record["failures_total"] == len(table)
+                assert f"failures: study/failures.csv ({len(table)} clips)" in out or not len(table)
+                summary = pd.read_csv(w.p("study/summary_all.csv"))
+                clips = summary[["clip", "sha256"]].drop_duplicates().shape[0] if len(summary) else 0
+                assert f"table:  study/summary_all.csv ({clips} clips)" in out
+        return Expect(["batch", pattern, "--out", "study", "--workers", "1", *extra], code,
+                      message(w) if callable(message) else message, changes=changes, after=after)
+    return make
+
+
+def _unreadable_clip(w):
+    _batch_clips(w, ("a.mp4",))
+    shutil.copy(w.assets / "upright_1s.mp4", w.p("clips/b.mp4"))
+    import gaitlab.batch as batch
+    real = batch.file_sha256
+
+    def deny(path, *a, **k):
+        if Path(path).name == "b.mp4":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path, *a, **k)
+    w.mp.setattr(batch, "file_sha256", deny)
+
+
+variants("exit-code", "batch", {
+    "one-clip-unreadable": _batch_case(_unreadable_clip, 0, None,
+                                       "videos: 2; analysed now: 1; failed now: 1",
+                                       [("b.mp4", 3, "cannot read clips/b.mp4: permission denied")]),
+    "a-fifo-named-like-a-clip": _batch_case(lambda w: (_batch_clips(w), _fifo(w, "clips/live.mp4")), 0, None,
+                                            "videos: 2; analysed now: 1; failed now: 1",
+                                            [("live.mp4", 3, "clips/live.mp4 is a named pipe, not a video file")]),
+    "a-dangling-link": _batch_case(lambda w: (_batch_clips(w), os.symlink("gone.mp4", w.p("clips/gone_link.mp4"))),
+                                   0, None, "videos: 2; analysed now: 1; failed now: 1",
+                                   [("gone_link.mp4", 3, "video not found: clips/gone_link.mp4")]),
+    "a-clip-that-fails": _batch_case(lambda w: (_batch_clips(w, ("a.mp4", "b.mp4")), w.write("clips/c.mp4", "FAIL")),
+                                     0, None, "videos: 3; analysed now: 1; failed now: 1; skipped (done before): 0; "
+                                              "duplicates: 1", [("c.mp4", 3, "c.mp4 is not a readable video")]),
+    "out-a-file": _batch_case(lambda w: (_batch_clips(w), w.write("study", "x")), 5,
+                              lambda w: f"--out {w.p('study')} is a file, not a folder"),
+    "out-300-chars": _batch_case(_batch_clips, 5, re.compile(r"--out .*: a file name in the path is longer than the "
+                                                             r"file system allows \(255 bytes\) \(rename it or choose a "
+                                                             r"shorter name\)"), extra=("--out", LONG)),
+    "out-under-a-file": _batch_case(lambda w: (_batch_clips(w), w.write("f", "x")), 5,
+                                    lambda w: f"cannot write to {w.p('f/study')}: not a directory",
+                                    extra=("--out", "f/study")),
+    "out-in-proc": _batch_case(_batch_clips, 5, re.compile(r"cannot write to /proc/gaitlab-study: .*"),
+                               extra=("--out", "/proc/gaitlab-study")),
+    "pattern-matches-nothing": _batch_case(lambda w: w.p("clips").mkdir(), 2,
+                                           "no videos found in clips (gaitlab batch reads .mp4, .mov, .m4v, .webm, .avi, "
+                                           ".mkv files)"),
+    "pattern-300-chars": _batch_case(lambda w: None, 2, re.compile(
+        r"the batch input .*: a file name in the path is longer than the file system allows \(255 bytes\) \(rename it "
+        r"or choose a shorter name\)"), pattern=LONG),
+    "damaged-results-of-a-done-clip": _batch_case(
+        lambda w: (_batch_clips(w), _fake_jobs(w), __import__("gaitlab.batch").batch.run_batch(
+            str(w.p("clips")), w.p("study"), workers=1),
+            [p.write_text("{") for p in w.p("study/clips").glob("*/result.json")]), 0, None,
+        "videos: 1; analysed now: 0; failed now: 0; skipped (done before): 1",
+        [(None, 6, "its results folder is damaged")]),
+})
+
+
+# ================================================================================================
+# wrong-answer: clips that gave a wrong number with exit 0 are refused with the fix
+# ================================================================================================
+
+def _transformed(w, change, rel="changed.parquet"):
+    from gaitlab.landmarks import Landmarks
+    lm = Landmarks.load(w.lm)
+    change(lm).save(w.p(rel))
+    return w.p(rel)
+
+
+def _rotated(lm, quarter_turns: int):
+    """The picture turned clockwise by 90 deg ``quarter_turns`` times (as a clip whose rotation
+    tag is missing shows it), keypoints and all."""
+    img = lm.image.copy()
+    width, height = lm.width, lm.height
+    for _ in range(quarter_turns % 4):
+        x, y = img[..., 0].copy(), img[..., 1].copy()
+        img[..., 0], img[..., 1] = height - y, x
+        width, height = height, width
+    video = {**lm.attrs["video"], "width": width, "height": height}
+    return lm.replace(image=img, attrs={**lm.attrs, "video": video})
+
+
+def _mirrored_second_half(lm):
+    from gaitlab.schema import KEYPOINTS
+    swap = [KEYPOINTS.index(k.replace("left", "@").replace("right", "left").replace("@", "right")) for k in KEYPOINTS]
+    img, half = lm.image.copy(), lm.n_frames // 2
+    second = img[half:][:, swap]
+    second[..., 0] = lm.width - second[..., 0]
+    img[half:] = second
+    return lm.replace(image=img, visibility=np.concatenate([lm.visibility[:half], lm.visibility[half:][:, swap]]))
+
+
+def _wrong(change, message, code=4, extra=(), after=None):
+    def make(w):
+        path = _transformed(w, change)
+        return Expect(["analyze", "--landmarks", path, "--out", "res", "--no-report", *extra], code, message,
+                      after=after(w) if after else None)
+    return make
+
+
+_UPRIGHT = ("(turn the clip upright without re-encoding: ffmpeg -display_rotation {} -i side_left_normal.mp4 -c copy "
+            "upright.mp4, then analyse upright.mp4)")
+
+
+def _cadence_of(w, lo, hi):
+    def check(out):
+        cadence = json.loads(w.p("res/result.json").read_text())["cadence_spm"]["both"]
+        assert lo <= cadence <= hi, cadence
+    return check
+
+
+variants("wrong-answer", "landmarks", {
+    "upside-down": _wrong(lambda lm: _rotated(lm, 2), "the picture is upside down: the clip's rotation tag is missing "
+                                                      "or wrong " + _UPRIGHT.format(180)),
+    "on-its-side-clockwise": _wrong(lambda lm: _rotated(lm, 1),
+                                    "the picture is on its side (the runner's head points right): the clip's rotation "
+                                    "tag is missing or wrong " + _UPRIGHT.format(90)),
+    "on-its-side-anticlockwise": _wrong(lambda lm: _rotated(lm, 3),
+                                        "the picture is on its side (the runner's head points left): the clip's "
+                                        "rotation tag is missing or wrong " + _UPRIGHT.format(-90)),
+    "plays-2x-too-fast": _wrong(lambda lm: lm.replace(time=lm.time / 2),
+                                "cadence 344 steps/min is faster than anyone runs: the clip plays faster than it was "
+                                "filmed (the file says 120 fps) (give the frame rate the phone filmed at, e.g. "
+                                "--capture-fps 60)"),
+    "plays-3x-too-fast": _wrong(lambda lm: lm.replace(time=lm.time / 3),
+                                "cadence 516 steps/min is faster than anyone runs: the clip plays faster than it was "
+                                "filmed (the file says 180 fps) (give the frame rate the phone filmed at, e.g. "
+                                "--capture-fps 60)"),
+    "plays-4x-too-fast": _wrong(lambda lm: lm.replace(time=lm.time / 4),
+                                "cadence 688 steps/min is faster than anyone runs: the clip plays faster than it was "
+                                "filmed (the file says 240 fps) (give the frame rate the phone filmed at, e.g. "
+                                "--capture-fps 60)"),
+    "4x-with-a-wrong-capture-fps": _wrong(lambda lm: lm.replace(time=lm.time / 4),
+                                          "cadence 688 steps/min at --capture-fps 240 is faster than anyone runs: the clip "
+                                          "plays faster than it was filmed (the file says 240 fps) (give the frame rate "
+                                          "the phone filmed at, e.g. --capture-fps 60)", extra=("--capture-fps", "240")),
+    "4x-with-its-capture-fps": _wrong(lambda lm: lm.replace(time=lm.time / 4), None, code=0,
+                                      extra=("--capture-fps", "60"), after=lambda w: _cadence_of(w, 171.5, 173)),
+    "two-shots-facing-opposite-ways": _wrong(_mirrored_second_half,
+                                             "the video joins two shots: the runner faces the other way from 3.0 s "
+                                             "(trim it to one continuous shot of the runner)"),
+    "runner-too-small": _wrong(lambda lm: lm.replace(image=lm.image * np.float32(0.4)),
+                               "the runner is only 118 pixels tall in the 640x480 picture: too small to measure steps "
+                               "and angles (gaitlab needs at least 140) (film closer, or at a higher resolution, so the "
+                               "runner fills most of the frame height)"),
+    "upright-control": _wrong(lambda lm: lm, None, code=0, after=lambda w: _cadence_of(w, 171.5, 173)),
+})
+
+
+POSE_CASES = {
+    "upside-down": ("upside_down.mp4", "the picture is upside down: the clip's rotation tag is missing or wrong (turn the "
+                                       "clip upright without re-encoding: ffmpeg -display_rotation 180 -i upside_down.mp4 "
+                                       "-c copy upright.mp4, then analyse upright.mp4)"),
+    "wrong-rotation-tag": ("wrong_tag.mp4", "the picture is on its side (the runner's head points left): the clip's "
+                                            "rotation tag is missing or wrong (turn the clip upright without "
+                                            "re-encoding: ffmpeg -display_rotation 0 -i wrong_tag.mp4 -c copy "
+                                            "upright.mp4, then analyse upright.mp4)"),
+    "a-64x48-clip": ("tiny_64x48.mp4", re.compile(r"the runner is only \d+ pixels tall in the 64x48 picture: too small "
+                                                  r"to measure steps and angles \(gaitlab needs at least 140\) \(film "
+                                                  r"closer, or at a higher resolution, so the runner fills most of the "
+                                                  r"frame height\)")),
+    "hard-cut": ("hard_cut.mp4", "the video joins two shots: the runner faces the other way from 1.3 s (trim it to one "
+                                 "continuous shot of the runner)"),
+}
+
+
+@pytest.mark.parametrize("name", list(POSE_CASES))
+def test_wrong_answer_real_clip(name, assets, tmp_path, ffmpeg):
+    """wrong-answer class, through the real command with the pose model, in a process of its own:
+    each clip is refused in one line with exit 4, and where the fix is a command, running it turns
+    the clip upright (its first frame then matches the upright original)."""
+    from conftest import run_cli
+
+    clip_name, message = POSE_CASES[name]
+    clip = tmp_path / clip_name
+    shutil.copy(assets / clip_name, clip)
+    before = snapshot(tmp_path)
+    r = run_cli("analyze", clip, "--out", tmp_path / "res", "--no-report", timeout=300)
+    check_line(r.returncode, r.stderr, 4, message)
+    check_untouched(before, snapshot(tmp_path))
+    assert not (tmp_path / "res").exists()
+    if "ffmpeg" in r.stderr:
+        from gaitlab.io.video import read_frame
+
+        command = re.search(r"ffmpeg (.*?), then", r.stderr).group(1).split()
+        subprocess.run([ffmpeg, "-y", "-loglevel", "error", *command], cwd=tmp_path, check=True)
+        fixed = read_frame(tmp_path / "upright.mp4", 0).astype(float)
+        upright = read_frame(assets / "upright_1s.mp4", 0).astype(float)
+        assert fixed.shape == upright.shape and np.abs(fixed - upright).mean() < 10
+
+
+# ================================================================================================
+# minor, and signals at every stage
+# ================================================================================================
+
+_STAGES = {
+    # stage -> (object, attribute) whose call starts it
+    "loading-landmarks": ("gaitlab.pipeline", "Landmarks"),
+    "analysis": ("gaitlab.pipeline", "analyze_landmarks"),
+    "writing-results": ("gaitlab.result", "AnalysisResult.save"),
+    "report": ("gaitlab.report", "write_report"),
+    "committing": ("gaitlab.io.outdir", "write_manifest"),
+}
+_SIGNALS = {"SIGINT": (signal.SIGINT, 130, "interrupted; no results were written"),
+            "SIGTERM": (signal.SIGTERM, 143, "stopped by SIGTERM; no results were written"),
+            "SIGHUP": (signal.SIGHUP, 129, "stopped by SIGHUP; no results were written")}
+
+
+def _signal_at(stage, sig):
+    """A real signal sent to this process when a stage starts: the run stops cleanly (nothing
+    half-written left, the earlier results untouched)."""
+    def make(w):
+        import importlib
+
+        module_name, attr = _STAGES[stage]
+        module = importlib.import_module(module_name)
+        owner, name = (module, attr) if "." not in attr else (getattr(module, attr.split(".")[0]), attr.split(".")[1])
+        real = getattr(owner, name)
+        signum, code, message = _SIGNALS[sig]
+
+        if stage == "loading-landmarks":
+            class Stopped(real):
+                @classmethod
+                def load(cls, *a, **k):
+                    os.kill(os.getpid(), signum)
+                    return real.load(*a, **k)
+            w.mp.setattr(owner, name, Stopped)
+        else:
+            def stop(*a, **k):
+                os.kill(os.getpid(), signum)
+                time.sleep(0.05)
+                return real(*a, **k)
+            w.mp.setattr(owner, name, stop)
+        w.results("res")
+        report = [] if stage == "report" else ["--no-report"]
+        return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite", *report], code, message)
+    return make
+
+
+variants("own", "signal", {f"{sig}-while-{stage}": _signal_at(stage, sig) for stage in _STAGES for sig in _SIGNALS})
+
+
+@case("minor")
+def sigterm_while_rewriting_a_report(w):
+    w.results("res", report=True)
+    import gaitlab.report.pdf as pdf
+    real = pdf.write_pdf
+
+    def stop(*a, **k):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)
+        return real(*a, **k)
+    w.mp.setattr(pdf, "write_pdf", stop)
+    return Expect(["report", "res"], 143, "stopped by SIGTERM; no results were written")
+
+
+def _partial(w, name, mark):
+    d = w.p(name)
+    d.mkdir()
+    (d / "landmarks.parquet").write_bytes(b"half")
+    if mark is not None:
+        (d / ".gaitlab-partial").write_text(mark)
+    return d
+
+
+@case("minor")
+def leftover_partial_of_a_killed_run_is_removed(w):
+    _partial(w, ".res.partial-4000000-abcdef", f"{socket.gethostname()} 4000000\n")
+
+    def after(out):
+        assert not w.p(".res.partial-4000000-abcdef").exists()
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--no-report"], 0,
+                  changes=(".res.partial-4000000-abcdef",), after=after)
+
+
+variants("own", "hidden_folder_that_looks_like_a_partial", {
+    "without-gaitlab-mark": lambda w: (_partial(w, ".res.partial-4000000-abcdef", None),
+                                       Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--no-report"], 0))[1],
+    "of-a-running-process": lambda w: (_partial(w, f".res.partial-{os.getpid()}-abcdef",
+                                                f"{socket.gethostname()} {os.getpid()}\n"),
+                                       Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--no-report"], 0))[1],
+    "of-another-host": lambda w: (_partial(w, ".res.partial-4000000-abcdef", "elsewhere 4000000\n"),
+                                  Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--no-report"], 0))[1],
+    "of-another-folder": lambda w: (_partial(w, ".other.partial-4000000-abcdef", f"{socket.gethostname()} 4000000\n"),
+                                    Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--no-report"], 0))[1],
+})
+
+
+@case("minor")
+def ctrl_c_during_a_batch_keeps_finished_clips(w):
+    _batch_clips(w, ("a.mp4",))
+    shutil.copy(w.assets / "upright_1s.mp4", w.p("clips/b.mp4"))
+    _fake_jobs(w)
+    import gaitlab.batch as batch
+    done = batch.run_job
+
+    def run_job(job):
+        if Path(job.video).name == "b.mp4":
+            raise KeyboardInterrupt
+        return done(job)
+    w.mp.setattr(batch, "run_job", run_job)
+
+    def after(out):
+        assert len(list(w.p("study/clips").glob("a_*/manifest.json"))) == 1
+    return Expect(["batch", "clips", "--out", "study", "--workers", "1"], 130,
+                  "interrupted; the clips finished so far are kept in study (run the same command again to go on)",
+                  after=after)
+
+
+@case("minor")
+def out_is_the_current_folder(w):
+    w.results("res")
+    return Expect(["analyze", "--landmarks", w.lm, "--out", ".", "--overwrite"], 5,
+                  f"--out {w.p('res')} is the folder this command runs in (or holds it); gaitlab never replaces it "
+                  "(choose a new folder for the results)", cwd=w.p("res"))
+
+
+@case("minor")
+def out_holds_the_current_folder(w):
+    w.results("res")
+    w.p("res/sub").mkdir()
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "..", "--overwrite"], 5,
+                  f"--out {w.p('res')} is the folder this command runs in (or holds it); gaitlab never replaces it "
+                  "(choose a new folder for the results)", cwd=w.p("res/sub"))
+
+
+@case("minor")
+def out_through_a_link_is_replaced_behind_the_link(w):
+    w.results("real")
+    os.symlink("real", w.p("res"))
+
+    def after(out):
+        assert os.readlink(w.p("res")) == "real" and (w.p("real") / "manifest.json").is_file()
+        assert sorted(p.name for p in w.tmp.iterdir()) == ["real", "res"]
+    return Expect(["analyze", "--landmarks", w.lm, "--out", "res", "--overwrite", "--no-report"], 0,
+                  changes=("real",), after=after)
+
+
+@case("minor")
+def empty_keypoints_do_not_say_nan_fps(w):
+    w.write("op/a_000000000000_keypoints.json", json.dumps({"people": []}))
+    w.write("op/a_000000000001_keypoints.json", json.dumps(_op_person()))
+    return Expect(["analyze", "--landmarks", "op", "--keypoints-fps", "30", "--out", "res"], 4,
+                  "the runner is visible in too few frames to analyse")
+
+
+def _run_patched(tmp: Path, patch: str, args: list, timeout=120) -> subprocess.CompletedProcess:
+    """The console command (``main()`` as the entry point calls it) in a process of its own, with
+    ``patch`` run first (to reach a stage or provoke a warning)."""
+    code = f"import sys\n{patch}\nfrom gaitlab.cli import main\nsys.argv = ['gaitlab'] + {[str(a) for a in args]!r}\n" \
+           "sys.exit(main())"
+    env = {**os.environ, "PYTHONWARNINGS": "always"}
+    return subprocess.run([sys.executable, "-c", code], cwd=tmp, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_minor_numerical_warnings_stay_off_the_terminal(assets, tmp_path):
+    """minor: a numerical warning on the way to an error (here an empty slice's mean) does not reach
+    stderr: the one line is all the user sees."""
+    patch = ("import numpy as np, gaitlab.pipeline as p\n"
+             "real = p.analyze_landmarks\n"
+             "def warn(*a, **k):\n"
+             "    np.mean(np.array([]))\n"
+             "    np.array([1.0]) / 0\n"
+             "    return real(*a, **k)\n"
+             "p.analyze_landmarks = warn\n")
+    (tmp_path / "lm.parquet").write_bytes((assets / "side.parquet").read_bytes())
+    r = _run_patched(tmp_path, patch, ["analyze", "--landmarks", "lm.parquet", "--out", "res", "--no-report",
+                                       "--capture-fps", "20"])
+    check_line(r.returncode, r.stderr, 4, "the frame rate (20 fps) is too low for running analysis (film at 60 fps, or "
+                                          "at least 30 fps)")
+
+
+def test_minor_sigterm_in_the_report_stage_of_the_console_command(assets, tmp_path):
+    """minor: SIGTERM (as a job scheduler or `kill` sends it) while the report is written, to the
+    console command: exit 143, one line, no hidden half-written folder left."""
+    patch = ("import os, signal, time, gaitlab.report as r\n"
+             "real = r.write_report\n"
+             "def stop(*a, **k):\n"
+             "    os.kill(os.getpid(), signal.SIGTERM)\n"
+             "    time.sleep(1)\n"
+             "    return real(*a, **k)\n"
+             "r.write_report = stop\n")
+    (tmp_path / "lm.parquet").write_bytes((assets / "side.parquet").read_bytes())
+    before = snapshot(tmp_path)
+    r = _run_patched(tmp_path, patch, ["analyze", "--landmarks", "lm.parquet", "--out", "res"])
+    check_line(r.returncode, r.stderr, 143, "stopped by SIGTERM; no results were written")
+    check_untouched(before, snapshot(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lm.parquet"]
