@@ -1797,3 +1797,272 @@ def test_minor_sigterm_in_the_report_stage_of_the_console_command(assets, tmp_pa
     check_line(r.returncode, r.stderr, 143, "stopped by SIGTERM; no results were written")
     check_untouched(before, snapshot(tmp_path))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lm.parquet"]
+
+
+# ================================================================================================
+# own: concurrent runs, and fuzzing of every file format gaitlab reads (hypothesis)
+# ================================================================================================
+
+def _owned(folder: Path) -> bool:
+    from gaitlab.io.outdir import foreign_file, read_manifest
+    manifest = read_manifest(folder)
+    return manifest is not None and foreign_file(folder, manifest) is None and "run.json" in manifest
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["new-folder", "overwrite"])
+def test_own_concurrent_runs_into_one_folder(assets, tmp_path, overwrite):
+    """Three runs write the same folder at once: each ends in success or exit 5 in one line; the
+    folder ends complete and gaitlab's; nothing half-written is left beside it."""
+    from gaitlab.errors import GaitlabError
+    from gaitlab.pipeline import analyze
+
+    out = tmp_path / "res"
+    if overwrite:
+        shutil.copytree(assets / "results", out)
+        for p in out.rglob("*"):
+            p.chmod(0o644)
+    outcomes, barrier = [], threading.Barrier(3)
+
+    def run():
+        barrier.wait()
+        try:
+            analyze(None, out, landmarks=[assets / "side.parquet"], report=False, overwrite=overwrite)
+            outcomes.append(0)
+        except GaitlabError as exc:
+            assert "\n" not in exc.one_line()
+            outcomes.append((exc.exit_code, exc.one_line()))
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(outcomes) == 3 and all(o == 0 or o[0] == 5 for o in outcomes), outcomes
+    assert outcomes.count(0) >= 1 and (overwrite or outcomes.count(0) == 1), outcomes
+    assert _owned(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["res"]
+
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+FUZZ = settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                suppress_health_check=list(HealthCheck))
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
+                    lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(max_size=6), kids, max_size=4),
+                    max_leaves=12)
+
+
+def _gaitlab_error_or_value(fn):
+    """Call ``fn``: a GaitlabError with one line (not exit 70) or a value; anything else fails."""
+    from gaitlab.errors import GaitlabError
+    try:
+        return fn()
+    except GaitlabError as exc:
+        assert exc.exit_code in (2, 3, 4, 5, 6) and "\n" not in exc.one_line(), exc.one_line()
+        return None
+
+
+@given(edits=st.lists(st.tuples(st.integers(0, 4095), st.integers(0, 255)), min_size=1, max_size=24),
+       cut=st.none() | st.integers(8, 40_000))
+@FUZZ
+def test_own_fuzzed_video_headers(assets, tmp_path_factory, edits, cut):
+    """Bytes of a clip's header changed (and the clip cut short): reading it ends in a video error
+    or a video, never a crash or a hang."""
+    from gaitlab.io.video import VideoReader, probe
+
+    data = bytearray((assets / "upright_1s.mp4").read_bytes())
+    for i, b in edits:
+        data[i % len(data)] = b
+    path = tmp_path_factory.mktemp("fz") / "clip.mp4"
+    path.write_bytes(bytes(data[:cut] if cut else data))
+    info = _gaitlab_error_or_value(lambda: probe(path))
+    if info is not None:
+        def read():
+            with VideoReader(path) as reader:
+                return sum(1 for _, _ in zip(range(8), reader))
+        _gaitlab_error_or_value(read)
+
+
+_KEYPOINT = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-10**6, 10**6),
+                      st.text(max_size=3), st.none())
+_DETECTION = st.fixed_dictionaries({
+    "image_id": st.one_of(st.integers(0, 60).map(lambda i: f"{i}.jpg"), st.text(max_size=12),
+                          st.integers(-5, 10**18).map(str)),
+    "keypoints": st.one_of(st.builds(lambda base, noise: [v + n for v, n in zip(base, noise)],
+                                     st.just(_person()), st.lists(st.floats(-50, 50), min_size=51, max_size=51)),
+                           st.lists(_KEYPOINT, max_size=60), st.lists(st.lists(_KEYPOINT, max_size=3), max_size=20),
+                           JSON)}, optional={"score": JSON})
+
+
+@given(doc=st.one_of(st.lists(_DETECTION, max_size=30), JSON))
+@FUZZ
+def test_own_fuzzed_alphapose_files(tmp_path_factory, doc):
+    """An AlphaPose results file of any shape: read and analysed, it ends in a one-line error or a
+    result; memory stays bounded by what the file holds."""
+    from gaitlab.pipeline import analyze_clip
+
+    path = tmp_path_factory.mktemp("fz") / "alphapose.json"
+    path.write_text(json.dumps(doc))
+    _gaitlab_error_or_value(lambda: analyze_clip(landmarks=str(path), landmarks_fps=30.0))
+
+
+@given(frames=st.lists(st.one_of(st.builds(lambda p: {"people": p}, st.lists(st.fixed_dictionaries(
+    {"pose_keypoints_2d": st.one_of(st.just(_op_person()["people"][0]["pose_keypoints_2d"]),
+                                    st.lists(_KEYPOINT, max_size=80), JSON)}), max_size=3)), JSON), min_size=1, max_size=6))
+@FUZZ
+def test_own_fuzzed_openpose_folders(tmp_path_factory, frames):
+    from gaitlab.pipeline import analyze_clip
+
+    folder = tmp_path_factory.mktemp("fz") / "op"
+    folder.mkdir()
+    for i, doc in enumerate(frames):
+        (folder / f"run_{i:012d}_keypoints.json").write_text(json.dumps(doc))
+    _gaitlab_error_or_value(lambda: analyze_clip(landmarks=str(folder), landmarks_fps=30.0))
+
+
+@pytest.fixture(scope="module")
+def short_landmarks(assets, tmp_path_factory):
+    """The first 2.5 s of the real landmarks (quicker to analyse) and its gaitlab metadata."""
+    import pyarrow.parquet as pq
+
+    from gaitlab.landmarks import Landmarks
+    path = tmp_path_factory.mktemp("short") / "short.parquet"
+    Landmarks.load(assets / "side.parquet").select(slice(0, 150)).save(path)
+    return pq.read_table(path), json.loads(pq.read_schema(path).metadata[b"gaitlab"])
+
+
+_ATTR_KEYS = st.sampled_from(["video", "model", "subject", "time_scale", "imported_from", "processing", "pose_config",
+                              "first_frame_time_s", "frames_decoded", "detected_fraction", "timestamps", "other"])
+
+
+@given(changes=st.lists(st.tuples(_ATTR_KEYS, st.one_of(JSON, st.dictionaries(
+    st.sampled_from(["width", "height", "name", "path", "rotation_deg", "fps_nominal", "runner_height_fraction",
+                     "factor", "software", "layout", "bundled"]), JSON, max_size=3))), max_size=3))
+@settings(parent=FUZZ, max_examples=20)
+def test_own_fuzzed_landmarks_metadata(short_landmarks, tmp_path_factory, changes):
+    """A gaitlab landmarks file whose provenance was edited into any shape: loading it refuses it in
+    one line, or it is analysed and its report content drawn up without a crash."""
+    import pyarrow.parquet as pq
+
+    from gaitlab.pipeline import analyze_clip
+    from gaitlab.report import report_content
+
+    table, meta = short_landmarks
+    attrs = json.loads(json.dumps(meta["attrs"]))
+    for key, value in changes:
+        attrs[key] = {**attrs[key], **value} if isinstance(attrs.get(key), dict) and isinstance(value, dict) else value
+    path = tmp_path_factory.mktemp("fz") / "lm.parquet"
+    pq.write_table(table.replace_schema_metadata({b"gaitlab": json.dumps({**meta, "attrs": attrs}).encode()}), path)
+    result = _gaitlab_error_or_value(lambda: analyze_clip(landmarks=str(path))[0])
+    if result is not None:
+        report_content([result], ["clip.mp4"])
+
+
+def _paths(doc, prefix=()):
+    yield prefix
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _paths(v, prefix + (i,))
+
+
+@given(which=st.sampled_from(["result.json", "run.json"]), pick=st.integers(0, 10**6), value=JSON)
+@FUZZ
+def test_own_fuzzed_results_files(assets, tmp_path_factory, monkeypatch, which, pick, value):
+    """A results folder whose result.json or run.json was edited (and its manifest re-signed, as a
+    hostile user would): `gaitlab report` refuses it in one line, or gets as far as the report's
+    content without a crash (the drawing itself is left out for speed)."""
+    import gaitlab.pipeline as pipeline
+    import gaitlab.report as report
+    from gaitlab.io.outdir import write_manifest
+
+    res = tmp_path_factory.mktemp("fz") / "res"
+    shutil.copytree(assets / "results", res)
+    for p in res.rglob("*"):
+        p.chmod(0o644)
+    doc = json.loads((res / which).read_text())
+    paths = list(_paths(doc))
+    path = paths[pick % len(paths)]
+    if not path:
+        doc = value
+    else:
+        node = doc
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    (res / which).write_text(json.dumps(doc))
+    write_manifest(res)
+    drawn = []
+    monkeypatch.setattr(report, "write_report", lambda results, names, folder, runner=None, earlier=None, videos=None,
+                        overlay=False: drawn.append(report.report_content(results, names, runner, earlier)) or {})
+    _gaitlab_error_or_value(lambda: pipeline.report(res))
+
+
+# ================================================================================================
+# cluster: real `dask scheduler` and `dask worker` processes started from another folder
+# ================================================================================================
+
+def test_cluster_batch_returns_results_to_the_client_even_when_a_worker_is_killed(assets, tmp_path, ffmpeg):
+    """The batch runs from its folder with relative paths; the scheduler and two workers run from
+    another folder, as on a cluster. One worker is killed (SIGKILL) in the middle of analysing a
+    clip. Every clip still ends in the table or in failures.csv, the counts printed match them,
+    and nothing is written where the workers run."""
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    dask = Path(sys.executable).with_name("dask")
+    here, elsewhere = tmp_path / "client", tmp_path / "elsewhere"
+    (here / "clips").mkdir(parents=True)
+    elsewhere.mkdir()
+    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-i", SIDE, "-t", "2.5", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-crf", "18", "-an", here / "clips" / "run.mp4"], check=True)
+    (here / "clips" / "notes.mp4").write_text("not a video")
+    scheduler_file = tmp_path / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "cwd": elsewhere}
+    procs = [subprocess.Popen([dask, "scheduler", "--scheduler-file", scheduler_file, "--host", "127.0.0.1",
+                               "--port", "0", "--no-dashboard"], **quiet)]
+    try:
+        deadline = time.time() + 60
+        while not scheduler_file.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        address = json.loads(scheduler_file.read_text())["address"]
+        procs += [subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                                    "--host", "127.0.0.1"], **quiet) for _ in range(2)]
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+            pids = client.run(os.getpid)
+            batch = subprocess.Popen([Path(sys.executable).with_name("gaitlab"), "batch", "clips", "--out", "study",
+                                      "--scheduler", address], cwd=here, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+            # Once a job has run 1.5 s (the clip that is not a video has failed by then), kill its worker.
+            killed, first_busy, deadline = None, None, time.time() + 120
+            while killed is None and time.time() < deadline and batch.poll() is None:
+                busy = [w for w, keys in client.processing().items() if keys]
+                first_busy = first_busy or (time.time() if busy else None)
+                if busy and time.time() - first_busy > 1.5:
+                    killed = busy[0]
+                    os.kill(pids[killed], signal.SIGKILL)
+                time.sleep(0.1)
+            out, err = batch.communicate(timeout=300)
+        assert killed is not None, "no worker was busy long enough to be killed"
+        assert batch.returncode == 0, err
+        assert "Traceback" not in err
+        failures = pd.read_csv(here / "study" / "failures.csv", dtype={"exit_code": "Int64"})
+        summary = pd.read_csv(here / "study" / "summary_all.csv")
+        clips = summary[["clip", "sha256"]].drop_duplicates().shape[0] if len(summary) else 0
+        record = json.loads((here / "study" / "batch.json").read_text())
+        print(f"killed {killed}; {out.strip()}")
+        assert clips + len(failures) == 2
+        assert f"analysed now: {record['analysed_now']}; failed now: {record['failed_now']}" in out
+        assert record["analysed_now"] == clips and record["failed_now"] == len(failures)
+        assert f"({clips} clips)" in out
+        assert "notes.mp4" in failures["clip"].tolist()
+        # The killed clip was run again by the surviving worker (Dask retries a lost task).
+        assert clips == 1 and summary["clip"].unique().tolist() == ["run.mp4"]
+        assert list(elsewhere.iterdir()) == [] or all(p.name.startswith("dask-") for p in elsewhere.iterdir())
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()

@@ -20,6 +20,7 @@ never replaced either.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -245,13 +246,19 @@ class ResultsDir:
         (self.tmp / PARTIAL_MARK).unlink()
         write_manifest(self.tmp)
         try:
-            if out.exists():
+            if self._manifest is not None:  # gaitlab's earlier results, checked just now: moved aside
                 old = out.parent / f".{out.name[:100]}.old-{os.getpid()}-{secrets.token_hex(3)}"
                 os.replace(out, old)
+            # Onto nothing or an empty folder; a folder another run filled meanwhile makes this fail.
             os.replace(self.tmp, out)
         except OSError as exc:
             if old is not None and not out.exists():
                 os.replace(old, out)
+            elif old is not None:  # another run put its results there meanwhile: the old ones were replaced anyway
+                _remove_listed(old, self._manifest or {}, out)
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise OutputError(f"cannot write to {short(self.shown)}: another gaitlab run wrote it at the same time",
+                                  "run again with --overwrite to replace its results") from None
             raise OutputError(f"cannot write to {short(self.shown)}: {describe(exc)}") from None
         self.committed = True
         if old is not None:
