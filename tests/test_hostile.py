@@ -1573,31 +1573,72 @@ POSE_CASES = {
     "hard-cut": ("hard_cut.mp4", "the video joins two shots: the runner faces the other way from 1.3 s (trim it to one "
                                  "continuous shot of the runner)"),
 }
+#: Cases of the exit-code class that need the pose model too: (clip, exit code, message, options).
+POSE_EXIT_CASES = {
+    "broken-model-bundle": ("upright_1s.mp4", 2, "broken.task is not a pose landmarker model MediaPipe can load (The "
+                                                 "model is not a valid Flatbuffer buffer) (give a pose landmarker .task "
+                                                 "bundle, or leave out --model for the bundled one)",
+                            ["--model", "broken.task"]),
+}
 
 
-@pytest.mark.parametrize("name", list(POSE_CASES))
-def test_wrong_answer_real_clip(name, assets, tmp_path, ffmpeg):
-    """wrong-answer class, through the real command with the pose model, in a process of its own:
-    each clip is refused in one line with exit 4, and where the fix is a command, running it turns
-    the clip upright (its first frame then matches the upright original)."""
-    from conftest import run_cli
+_RUN_MANY = """
+import json, os, sys, tempfile
+from gaitlab.cli import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    with tempfile.TemporaryFile() as err:
+        saved = os.dup(2)
+        os.dup2(err.fileno(), 2)
+        sys.stderr = os.fdopen(os.dup(2), "w", buffering=1)
+        try:
+            code = main(argv)
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            sys.stderr = sys.__stderr__
+        err.seek(0)
+        results.append([code, err.read().decode(errors="replace")])
+print(json.dumps(results))
+"""
 
-    clip_name, message = POSE_CASES[name]
-    clip = tmp_path / clip_name
-    shutil.copy(assets / clip_name, clip)
+
+def run_many(commands: list[list], cwd: Path, patch: str = "", timeout: int = 600) -> list[tuple[int, str]]:
+    """Several commands through ``gaitlab.cli.main`` in one fresh process (one start-up for all),
+    each with its own stderr captured at the file-descriptor level (native log lines included),
+    numerical warnings switched on (``PYTHONWARNINGS=always``); ``patch`` runs first."""
+    r = subprocess.run([sys.executable, "-c", patch + _RUN_MANY, json.dumps([[str(a) for a in c] for c in commands])],
+                       cwd=cwd, capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, "PYTHONWARNINGS": "always"})
+    assert r.returncode == 0, r.stderr
+    return [tuple(x) for x in json.loads(r.stdout.strip().splitlines()[-1])]
+
+
+def test_wrong_answer_real_clips(assets, tmp_path, ffmpeg):
+    """wrong-answer class (and a broken model bundle of the exit-code class), through the real
+    command with the pose model, in a process of its own (native log lines would show): each clip
+    is refused in one line with exit 4, and where the fix is a command, running it turns the clip
+    upright (its first frame then matches the upright original)."""
+    from gaitlab.io.video import read_frame
+
+    cases = [(name, 4, message, []) for name, message in POSE_CASES.values()] + list(POSE_EXIT_CASES.values())
+    for name in {c[0] for c in cases} | {"broken.task"}:
+        shutil.copy(assets / name, tmp_path / name)
     before = snapshot(tmp_path)
-    r = run_cli("analyze", clip, "--out", tmp_path / "res", "--no-report", timeout=300)
-    check_line(r.returncode, r.stderr, 4, message)
+    outcomes = run_many([["analyze", name, "--out", f"res_{i}", "--no-report", *extra]
+                         for i, (name, _, _, extra) in enumerate(cases)], tmp_path)
+    for i, ((name, expect_code, message, _), (code, err)) in enumerate(zip(cases, outcomes)):
+        check_line(code, err, expect_code, message)
+        assert not (tmp_path / f"res_{i}").exists()
+        if "ffmpeg" in err:
+            command = re.search(r"ffmpeg (.*?), then", err).group(1).split()
+            subprocess.run([ffmpeg, "-y", "-loglevel", "error", *command], cwd=tmp_path, check=True)
+            fixed = read_frame(tmp_path / "upright.mp4", 0).astype(float)
+            upright = read_frame(assets / "upright_1s.mp4", 0).astype(float)
+            assert fixed.shape == upright.shape and np.abs(fixed - upright).mean() < 10
+            (tmp_path / "upright.mp4").unlink()
     check_untouched(before, snapshot(tmp_path))
-    assert not (tmp_path / "res").exists()
-    if "ffmpeg" in r.stderr:
-        from gaitlab.io.video import read_frame
-
-        command = re.search(r"ffmpeg (.*?), then", r.stderr).group(1).split()
-        subprocess.run([ffmpeg, "-y", "-loglevel", "error", *command], cwd=tmp_path, check=True)
-        fixed = read_frame(tmp_path / "upright.mp4", 0).astype(float)
-        upright = read_frame(assets / "upright_1s.mp4", 0).astype(float)
-        assert fixed.shape == upright.shape and np.abs(fixed - upright).mean() < 10
 
 
 # ================================================================================================
