@@ -350,10 +350,6 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
                             "gives the cadence of each shot")
     check_orientation(lm)
     check_runner_size(lm)
-    change = find_view_change(lm)
-    if change is not None:
-        raise AnalysisError(f"the video joins two shots: the runner faces the other way from {lm.time[change]:.1f} s",
-                            "trim it to one continuous shot of the runner")
     view = detect_view(lm)
     if view.kind == "oblique":
         raise AnalysisError("the camera films the runner at an angle (neither side-on nor from behind or in front)",
@@ -361,6 +357,10 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     clean = clean_landmarks(lm, view)
     rh = rhythm(clean, view)
     check_rhythm(rh, config, fps)
+    change = find_view_change(lm)
+    if change is not None:
+        raise AnalysisError(f"the runner faces the other way from {lm.time[change]:.1f} s on: the video joins two "
+                            "shots, or the runner turned around", "trim it to one stretch of running one way")
     stride_s = 120.0 / rh["cadence_spm"]
     if view.kind == "side":
         events = detect_events_side(clean, view.facing, stride_s)
