@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import AnalysisConfig, RunnerInfo
+from .config import FPS_RANGE, AnalysisConfig, RunnerInfo
 from .errors import AnalysisError
 from .events import detect_events_frontal, detect_events_side, rhythm
 from .landmarks import Landmarks
@@ -209,7 +209,8 @@ def body_up_deg(lm: Landmarks) -> float:
     to the shoulders' over the frames with the runner, in degrees from image-up, + toward the
     image's right (0 upright; about +-90 lying on a side; about 180 upside down)."""
     det = lm.detected
-    up = 0.5 * (lm.xy("left_shoulder") + lm.xy("right_shoulder"))[det] - 0.5 * (lm.xy("left_hip") + lm.xy("right_hip"))[det]
+    shoulders = 0.5 * (lm.xy("left_shoulder") + lm.xy("right_shoulder"))[det]
+    up = shoulders - 0.5 * (lm.xy("left_hip") + lm.xy("right_hip"))[det]
     return _mean_direction_deg(up[:, 0], up[:, 1])
 
 
@@ -335,6 +336,9 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     if not np.isfinite(fps) or fps < constant("min_fps"):
         raise AnalysisError(f"the frame rate ({fps:.0f} fps) is too low for running analysis",
                             f"film at {constant('timing_min_fps'):.0f} fps, or at least 30 fps")
+    if fps > FPS_RANGE[1]:
+        raise AnalysisError(f"the frame times say {fps:.3g} frames per second, faster than any camera films "
+                            f"(at most {FPS_RANGE[1]:g})", "the clip's or the landmarks' times are damaged")
     if lm.detected.sum() < 10:
         raise AnalysisError("the runner is visible in too few frames to analyse")
     if lm.detected.mean() < MIN_IN_VIEW:

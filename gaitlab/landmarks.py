@@ -34,7 +34,8 @@ import pandas as pd
 
 from .errors import LandmarksFileError
 from .io.files import regular_file, stat_path
-from .schema import MAX_COORDINATE_PX, BODY_KEYPOINTS, KEYPOINT_INDEX, KEYPOINTS, blazepose_arrays, blazepose_slots, body_found
+from .schema import (BODY_KEYPOINTS, KEYPOINT_INDEX, KEYPOINTS, MAX_COORDINATE_PX, blazepose_arrays, blazepose_slots,
+                     body_found)
 
 FORMAT_NAME = "gaitlab-landmarks"
 FORMAT_VERSION = 1

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import SAMPLES, SHARED
+from conftest import SAMPLES
 
 COVERED_ELSEWHERE = {
     "pdf-cjk-emoji": "the PDF renders every character the HTML does: the report renderer's tests",
@@ -983,6 +983,13 @@ variants("exit-code", "damaged_landmarks_table", {
                                      "landmarks table column frame holds values that are not frame numbers"),
     "frame-1e30": _lm_table_case(_col("frame", lambda s: s.astype(float) * 1e30),
                                  "landmarks table column frame holds values that are not frame numbers"),
+    "time-jumps-a-year": _lm_table_case(_col("time_s", lambda s: s.where(s < 3.3, s + 3e7)),
+                                        "the clip's frame times jump by 30000000 s after 3.3 s: 360 frames would span "
+                                        "30000006 s (trim the clip to one continuous recording)", code=4),
+    "time-in-microseconds-as-seconds": _lm_table_case(_col("time_s", lambda s: s / 1e6),
+                                                      "the frame times say 6e+07 frames per second, faster than any "
+                                                      "camera films (at most 10000) (the clip's or the landmarks' "
+                                                      "times are damaged)", code=4),
     "coordinates-infinite": _lm_table_case(_col("x_px", lambda s: s * np.inf), "the runner is visible in too few frames "
                                                                                "to analyse", code=4),
     "coordinates-1e30": _lm_table_case(_col("y_px", lambda s: s * 1e30), "the runner is visible in too few frames to "
