@@ -151,12 +151,15 @@ def _store(row: dict) -> dict:
         if not all(_plain_relative(rel) for rel in files):
             row.update(status="failed", exit_code=5, reason="a worker returned a file outside the clip's folder")
         else:
-            results = ResultsDir(folder, overwrite=True)
-            with results as tmp:
-                for rel, data in files.items():
-                    (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                    (tmp / rel).write_bytes(data)
-                results.commit()
+            try:
+                results = ResultsDir(folder, overwrite=True)
+                with results as tmp:
+                    for rel, data in files.items():
+                        (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                        (tmp / rel).write_bytes(data)
+                    results.commit()
+            except GaitlabError as exc:  # the clip's folder cannot take them: this clip fails, the batch goes on
+                row.update(status="failed", exit_code=exc.exit_code, reason=exc.one_line())
     if row["status"] == "failed" and not row.get("transient"):
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / FAILED_FILE, json.dumps({k: v for k, v in row.items() if k != "transient"}, indent=2))
