@@ -2112,3 +2112,56 @@ def test_cluster_batch_returns_results_to_the_client_even_when_a_worker_is_kille
         for p in procs:
             p.kill()
             p.wait()
+
+
+def _cluster_rows(w, files_of):
+    """Batch jobs answered as cluster workers answer: the results folder's files, returned."""
+    import gaitlab.batch as batch
+
+    def execute(jobs, workers, scheduler, progress):
+        for job in jobs:
+            yield {"clip": Path(job.video).name, "sha256": job.sha256, "folder": job.folder, "status": "done",
+                   "exit_code": 0, "reason": "", "seconds": 0.0, "files": files_of(job)}
+    w.mp.setattr(batch, "_execute", execute)
+    w.mp.setattr(batch, "work_estimate", lambda video: 0.0)
+
+
+def _returned(w):
+    return lambda job: {p.relative_to(w.assets / "results").as_posix(): p.read_bytes()
+                        for p in (w.assets / "results").rglob("*") if p.is_file() and p.name != "manifest.json"}
+
+
+def _cluster_case(setup, files, failures):
+    def make(w):
+        _batch_clips(w, ("a.mp4",))
+        setup(w)
+        _cluster_rows(w, files(w))
+
+        def after(out):
+            table = pd.read_csv(w.p("study/failures.csv"))
+            assert len(table) == len(failures)
+            for r, (code, pattern) in zip(table.itertuples(), failures):
+                assert r.exit_code == code and re.fullmatch(pattern, r.reason), r.reason
+            assert (not failures) == (len(pd.read_csv(w.p("study/summary_all.csv"))) > 0)
+        # The user's file in the clip's folder is among what must stay byte-identical.
+        return Expect(["batch", "clips", "--out", "study"], 0, changes=("study/batch.json",), after=after)
+    return make
+
+
+def _user_file_in_clip_folder(w):
+    from gaitlab.batch import clip_folder, prepare_folder
+    from gaitlab.io.files import file_sha256
+    folder = clip_folder(prepare_folder(w.p("study")), Path("a.mp4"), file_sha256(w.p("clips/a.mp4")))
+    folder.mkdir(parents=True)
+    (folder / "mine.txt").write_text("keep")
+
+
+variants("cluster", "results_returned_by_workers", {
+    "stored-by-the-client": _cluster_case(lambda w: None, _returned, []),
+    "clip-folder-holds-a-user-file": _cluster_case(
+        _user_file_in_clip_folder, _returned,
+        [(5, r"output folder .*/study/clips/a_[0-9a-f]{10} exists and was not written by gaitlab; not replacing it")]),
+    "a-file-outside-the-clip-folder": _cluster_case(
+        lambda w: None, lambda w: (lambda job: {"../../../evil.txt": b"x"}),
+        [(5, "a worker returned a file outside the clip's folder")]),
+})
