@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .config import AnalysisConfig, RunnerInfo
+from .config import FPS_RANGE, AnalysisConfig, RunnerInfo
 from .errors import AnalysisError
 from .events import detect_events_frontal, detect_events_side, rhythm
 from .landmarks import Landmarks
@@ -91,8 +91,16 @@ MIN_IN_VIEW = 0.5
 
 def check_rhythm(rh: dict, config: AnalysisConfig, fps: float) -> None:
     """Refuse clips that are not steady running, before looking for events: walking (double support
-    at a walking rhythm), no rhythm at all, or slow motion (unless the capture rate was given)."""
+    at a walking rhythm), no rhythm at all, slow motion (unless the capture rate was given), or a
+    clip that plays faster than it was filmed (a cadence no runner reaches)."""
     cadence, both = rh["cadence_spm"], rh["both_feet_down"]
+    fastest = rh.get("fastest_cadence_spm", cadence)
+    if np.isfinite(fastest) and fastest > constant("running_max_cadence_spm"):
+        told = f"at --capture-fps {config.capture_fps:g} " if config.capture_fps else ""
+        raise AnalysisError(
+            f"cadence {fastest:.0f} steps/min {told}is faster than anyone runs: the clip plays faster than it was "
+            f"filmed (the file says {fps:.0f} fps)",
+            f"give the frame rate the phone filmed at, e.g. --capture-fps {_likely_capture_fps(fps, fastest):g}")
     if np.isfinite(rh.get("leg_motion", np.nan)) and rh["leg_motion"] < STILL_MAX_LEG_MOTION:
         raise AnalysisError("the person in view is standing still, not running",
                             "film the runner while running, for at least 10 seconds")
@@ -108,6 +116,16 @@ def check_rhythm(rh: dict, config: AnalysisConfig, fps: float) -> None:
         raise AnalysisError(f"cadence {cadence:.0f} steps/min is too low for running: the clip looks like "
                             f"slow motion (the file plays at {fps:.0f} fps)",
                             f"give the frame rate the phone filmed at, e.g. --capture-fps {4 * fps:.0f}")
+
+
+#: Frame rates phones film at, for the suggestion when a clip's own rate is wrong.
+PHONE_FRAME_RATES = (24, 25, 30, 48, 50, 60, 90, 100, 120, 240, 480, 960)
+
+
+def _likely_capture_fps(file_fps: float, cadence: float) -> float:
+    """The phone frame rate that would give a typical running cadence (170 steps/min)."""
+    wanted = file_fps * 170.0 / cadence
+    return min(PHONE_FRAME_RATES, key=lambda r: abs(np.log(r / wanted)))
 
 
 def check_steps(steps: pd.DataFrame) -> None:
@@ -188,6 +206,129 @@ def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: 
     return {"roll_deg": float(np.nanmedian(np.abs(t) * sign)), "method": "shoulder line, clip median"}
 
 
+def _mean_direction_deg(dx: np.ndarray, dy: np.ndarray) -> float:
+    """The mean direction of the vectors (dx, dy) (image axes, y down) as an angle from image-up,
+    + clockwise (toward image-right), in (-180, 180]; NaN without a finite vector."""
+    ok = np.isfinite(dx) & np.isfinite(dy) & (np.hypot(dx, dy) > 0)
+    if not ok.any():
+        return float("nan")
+    n = np.hypot(dx[ok], dy[ok])
+    return float(np.degrees(np.arctan2(np.mean(dx[ok] / n), np.mean(-dy[ok] / n))))
+
+
+def body_up_deg(lm: Landmarks) -> float:
+    """Where the runner's head points in the picture: the mean direction from the hips' midpoint
+    to the shoulders' over the frames with the runner, in degrees from image-up, + toward the
+    image's right (0 upright; about +-90 lying on a side; about 180 upside down)."""
+    det = lm.detected
+    shoulders = 0.5 * (lm.xy("left_shoulder") + lm.xy("right_shoulder"))[det]
+    up = shoulders - 0.5 * (lm.xy("left_hip") + lm.xy("right_hip"))[det]
+    return _mean_direction_deg(up[:, 0], up[:, 1])
+
+
+#: The runner counts as upright when the body's axis lies within this many degrees of image-up
+#: (running trunk lean stays within about 20).
+UPRIGHT_MAX_DEG = 45.0
+
+
+def check_orientation(lm: Landmarks) -> None:
+    """Refuse a picture that is not upright (a phone clip whose rotation tag is missing or wrong):
+    every angle would be measured against the wrong vertical. The hint turns the clip upright
+    without re-encoding it (FFmpeg's display rotation, counter-clockwise; the decoder's rotation
+    already applied is taken into account)."""
+    angle = body_up_deg(lm)
+    if not np.isfinite(angle) or abs(angle) <= UPRIGHT_MAX_DEG:
+        return
+    if abs(angle) >= 180 - UPRIGHT_MAX_DEG:
+        where, turn = "upside down", 180
+    elif angle > 0:
+        where, turn = "on its side (the runner's head points right)", 90
+    else:
+        where, turn = "on its side (the runner's head points left)", -90
+    video = lm.attrs.get("video") or {}
+    if video:
+        applied = int(video.get("rotation_deg", 0))  # clockwise, as the decoder applied it
+        tag = (turn - applied + 180) % 360 - 180 or 0
+        tag = 180 if tag == -180 else tag
+        name = video.get("name") or "clip.mp4"
+        hint = (f"turn the clip upright without re-encoding: ffmpeg -display_rotation {tag} -i {name} -c copy "
+                f"upright.mp4, then analyse upright.mp4")
+        cause = ": the clip's rotation tag is missing or wrong"
+    else:
+        hint, cause = "run the pose tool on an upright video", ""
+    raise AnalysisError(f"the picture is {where}{cause}", hint)
+
+
+def runner_height_px(lm: Landmarks) -> float:
+    """The runner's height in the picture: the median over frames with the runner of the vertical
+    extent of the keypoints (nose to heel when all are found), in pixels."""
+    det = lm.detected
+    if not det.any():
+        return float("nan")
+    y = lm.image[det, :, 1]
+    ok = np.isfinite(y).any(axis=1)
+    if not ok.any():
+        return float("nan")
+    return float(np.median(np.nanmax(y[ok], axis=1) - np.nanmin(y[ok], axis=1)))
+
+
+def check_runner_size(lm: Landmarks) -> None:
+    """Refuse a runner too small in the picture to measure (a far or low-resolution camera): a
+    pixel would be as large as the errors gaitlab validates."""
+    height = runner_height_px(lm)
+    least = constant("min_runner_height_px")
+    if np.isfinite(height) and height < least:
+        size = f" in the {lm.width}x{lm.height} picture" if lm.width and lm.height else ""
+        raise AnalysisError(f"the runner is only {height:.0f} pixels tall{size}: too small to measure steps and angles "
+                            f"(gaitlab needs at least {least:.0f})",
+                            "film closer, or at a higher resolution, so the runner fills most of the frame height")
+
+
+#: A run of frames facing one way must last at least this long (s) to count as a shot of its own.
+VIEW_CHANGE_MIN_S = 1.0
+#: ... and this share of its frames must agree on the facing direction.
+VIEW_CHANGE_AGREEMENT = 0.7
+
+
+def find_view_change(lm: Landmarks) -> int | None:
+    """The frame index where a video joins two shots that see the runner differently (a hard cut
+    with no black frames between: facing image-left, then image-right; or from behind, then in
+    front), or None. Each frame votes for a direction (the side view's facing, from toes and nose,
+    or the frontal view's rear/front order of the labelled shoulders and hips); the clip is split
+    where the votes before and after differ most, and counts as two shots when each part lasts
+    :data:`VIEW_CHANGE_MIN_S` and agrees within itself by :data:`VIEW_CHANGE_AGREEMENT` on
+    opposite directions."""
+    det = np.nonzero(lm.detected)[0]
+    if det.size < 4:
+        return None
+    ls, rs = lm.xy("left_shoulder")[det], lm.xy("right_shoulder")[det]
+    lh, rh = lm.xy("left_hip")[det], lm.xy("right_hip")[det]
+    torso = np.linalg.norm(0.5 * (ls + rs) - 0.5 * (lh + rh), axis=1)
+    span = np.abs(ls[:, 0] - rs[:, 0]) + np.abs(lh[:, 0] - rh[:, 0])
+    side = np.nanmedian(span / np.maximum(2 * torso, 1e-6)) < 0.33
+    if side:
+        toe = 0.5 * (lm.xy("left_foot_index") + lm.xy("right_foot_index"))[det, 0]
+        heel = 0.5 * (lm.xy("left_heel") + lm.xy("right_heel"))[det, 0]
+        nose = lm.xy("nose")[det, 0]
+        vote = np.nan_to_num(np.sign(toe - heel)) + np.nan_to_num(np.sign(nose - 0.5 * (ls + rs)[:, 0]))
+    else:
+        vote = np.nan_to_num(np.sign((rs[:, 0] - ls[:, 0]) + (rh[:, 0] - lh[:, 0])))
+    vote = np.sign(vote)
+    fps = lm.fps if np.isfinite(lm.fps) else 30.0
+    least = int(VIEW_CHANGE_MIN_S * fps)
+    n = vote.size
+    if n < 2 * least:
+        return None
+    cum = np.concatenate([[0.0], np.cumsum(vote)])
+    k = np.arange(least, n - least + 1)
+    before, after = cum[k] / k, (cum[-1] - cum[k]) / (n - k)
+    best = int(np.argmax(np.abs(before - after)))
+    a, b = before[best], after[best]
+    if a * b < 0 and min(abs(a), abs(b)) >= 2 * VIEW_CHANGE_AGREEMENT - 1:
+        return int(det[k[best]])
+    return None
+
+
 def clean_landmarks(lm: Landmarks, view: View) -> Landmarks:
     """The landmarks every event and metric is computed from: resampled to a steady rate (variable
     frame rate clips), leg swaps repaired, gaps filled, spikes removed, smoothed
@@ -207,6 +348,9 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     if not np.isfinite(fps) or fps < constant("min_fps"):
         raise AnalysisError(f"the frame rate ({fps:.0f} fps) is too low for running analysis",
                             f"film at {constant('timing_min_fps'):.0f} fps, or at least 30 fps")
+    if fps > FPS_RANGE[1]:
+        raise AnalysisError(f"the frame times say {fps:.3g} frames per second, faster than any camera films "
+                            f"(at most {FPS_RANGE[1]:g})", "the clip's or the landmarks' times are damaged")
     if lm.detected.sum() < 10:
         raise AnalysisError("the runner is visible in too few frames to analyse")
     if lm.detected.mean() < MIN_IN_VIEW:
@@ -220,6 +364,8 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
         raise AnalysisError(f"the video is a montage of {cuts.size + 1} separate shots (cuts at {times})",
                             "trim it to one continuous shot of the runner; gaitlab.analysis.rhythm_by_shot "
                             "gives the cadence of each shot")
+    check_orientation(lm)
+    check_runner_size(lm)
     view = detect_view(lm)
     if view.kind == "oblique":
         raise AnalysisError("the camera films the runner at an angle (neither side-on nor from behind or in front)",
@@ -227,6 +373,10 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     clean = clean_landmarks(lm, view)
     rh = rhythm(clean, view)
     check_rhythm(rh, config, fps)
+    change = find_view_change(lm)
+    if change is not None:
+        raise AnalysisError(f"the runner faces the other way from {lm.time[change]:.1f} s on: the video joins two "
+                            "shots, or the runner turned around", "trim it to one stretch of running one way")
     stride_s = 120.0 / rh["cadence_spm"]
     if view.kind == "side":
         events = detect_events_side(clean, view.facing, stride_s)

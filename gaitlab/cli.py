@@ -7,13 +7,15 @@ code of its :mod:`gaitlab.errors` class.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import INTERRUPTED_EXIT_CODE, GaitlabError
+from .errors import INTERRUPTED_EXIT_CODE, GaitlabError, Interrupted
 from .io.stderr import native_stderr_silenced
 
 INTERNAL_ERROR_EXIT_CODE = 70
@@ -121,8 +123,11 @@ def analyze(videos, out, landmarks, keypoints_fps, model, capture_fps, compare, 
     if not videos and not landmarks:
         raise UsageError("give a VIDEO, or --landmarks FILE from an earlier run")
     runner = runner_info(**clinic)
-    if capture_fps is not None and not 1 <= capture_fps <= 10000:
-        raise UsageError("--capture-fps must be between 1 and 10000")
+    from .config import FPS_RANGE
+
+    for option, value in (("--capture-fps", capture_fps), ("--keypoints-fps", keypoints_fps)):
+        if value is not None and not FPS_RANGE[0] <= value <= FPS_RANGE[1]:
+            raise UsageError(f"{option} must be between {FPS_RANGE[0]:g} and {FPS_RANGE[1]:g}")
     first = Path((videos or landmarks)[0])
     stem = first.parent.name if first.name == "landmarks.parquet" else first.stem
     out = out or f"{stem}_gaitlab"
@@ -183,6 +188,10 @@ def batch(pattern, out, workers, scheduler, report, retry_failed, height, captur
         record = run_batch(pattern, out, workers=workers, scheduler=scheduler, report=report,
                            retry_failed=retry_failed, height_m=height_m, capture_fps=capture_fps, model=model,
                            progress=bar)
+    except KeyboardInterrupt as exc:
+        raise Interrupted(getattr(exc, "signum", signal.SIGINT),
+                          f"interrupted; the clips finished so far are kept in {out} "
+                          "(run the same command again to go on)") from None
     finally:
         bar.close()
     click.echo(f"videos: {record['videos']}; analysed now: {record['analysed_now']}; failed now: {record['failed_now']}; "
@@ -279,8 +288,15 @@ def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot
         RunnerModel(params)  # checks the motion is feasible before any rendering
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if name is not None and (not name.strip() or name in (".", "..") or "\0" in name or Path(name).name != name
+                             or "\\" in name or len(name.encode()) > 200):
+        raise UsageError(f"--name is the clip's file name, without a folder (got {name!r})",
+                         "choose the folder with --out")
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out}: {exc.strerror.lower() if exc.strerror else exc}") from None
     video = folder / f"{name or f'synth_{view}_{seed}'}.mp4"
     if (video.exists() or truth_path_for(video).exists()) and not overwrite:
         raise OutputError(f"{video} already exists", "use --overwrite to replace it")
@@ -341,11 +357,49 @@ def main(argv=None) -> int:
     the whole command, so the last line is always gaitlab's. Run as the console script (``argv``
     None), an interrupt ends the process at once after its message (see :func:`_leave_now`).
     """
-    with native_stderr_silenced():
+    with native_stderr_silenced(), warnings.catch_warnings(), _signals_interrupt():
+        # Numerical warnings (an empty slice, a division by zero on a degenerate input) are not
+        # for the user: problems are reported in gaitlab's one line.
+        warnings.simplefilter("ignore")
         code = _run(argv)
-        if code == INTERRUPTED_EXIT_CODE and argv is None:
+        if code in _INTERRUPT_CODES and argv is None:
             _leave_now(code)
         return code
+
+
+#: Signals that stop a run the way Ctrl-C does (whatever was half-written is removed first).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+_INTERRUPT_CODES = {INTERRUPTED_EXIT_CODE} | {128 + int(s) for s in STOP_SIGNALS}
+
+
+class _signals_interrupt:
+    """SIGTERM and SIGHUP raise :class:`~gaitlab.errors.Interrupted` in the main thread while the
+    command runs (the handlers before are put back after)."""
+
+    def __enter__(self):
+        import threading
+
+        self.previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                self.previous[sig] = signal.signal(sig, _stop)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop(signum, frame):
+    raise Interrupted(signum)
+
+
+def _dash_file_hint(argv) -> str:
+    """For an unknown option that is really a file whose name starts with '-': how to name it."""
+    for arg in (argv if argv is not None else sys.argv[1:]):
+        if isinstance(arg, str) and arg.startswith("-") and arg != "-" and os.path.lexists(arg):
+            return f" (to give the file {arg}, write ./{arg} or put -- before it)"
+    return ""
 
 
 def _run(argv) -> int:
@@ -358,11 +412,20 @@ def _run(argv) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        click.echo(f"gaitlab: error: {' '.join(exc.format_message().split())} (see gaitlab --help)", err=True)
+        hint = _dash_file_hint(argv) if isinstance(exc, click.NoSuchOption) else ""
+        hint = hint or " (see gaitlab --help)"
+        click.echo(f"gaitlab: error: {' '.join(exc.format_message().split())}{hint}", err=True)
         return exc.exit_code
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        click.echo("gaitlab: interrupted; no results were written", err=True)
-        return INTERRUPTED_EXIT_CODE
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        if isinstance(exc, click.exceptions.Abort) and isinstance(exc.__cause__, KeyboardInterrupt):
+            exc = exc.__cause__  # click turns an interrupt into Abort; the signal and message are on the cause
+        message = getattr(exc, "message", None)
+        if message is None:
+            signum = getattr(exc, "signum", signal.SIGINT)
+            stopped = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+            message = f"{stopped}; no results were written"
+        click.echo(f"gaitlab: {message}", err=True)
+        return getattr(exc, "exit_code", INTERRUPTED_EXIT_CODE)
     except BrokenPipeError:
         return 1
     except Exception as exc:  # a bug: still one line, the traceback only on request

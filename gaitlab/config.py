@@ -27,6 +27,13 @@ class RunnerInfo:
     clinic: str | None = None
 
     def __post_init__(self):
+        for name in ("name", "notes"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"the runner's {name} must be text")
+        for name in ("height_m", "speed_kmh"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+                raise ValueError(f"the runner's {name} must be a number")
         if self.height_m is not None and not 0.9 <= self.height_m <= 2.3:
             raise ValueError("height must be between 0.9 and 2.3 m (give it in metres or with --height 178cm)")
         if self.speed_kmh is not None and not 0 < self.speed_kmh <= 45:
@@ -45,11 +52,20 @@ class RunnerInfo:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunnerInfo":
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown runner fields: {', '.join(sorted(unknown))} (known: {', '.join(sorted(names))})")
-        return cls(**d)
+        return cls(**_known(cls, d, "runner fields"))
+
+
+def _known(cls, d: dict, what: str | None = None) -> dict:
+    names = {f.name for f in fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"unknown {what or cls.__name__ + ' fields'}: {', '.join(sorted(map(str, unknown)))} "
+                         f"(known: {', '.join(sorted(names))})")
+    return d
+
+
+#: Frame rates gaitlab accepts for --capture-fps and --keypoints-fps (frames per second).
+FPS_RANGE = (1.0, 10000.0)
 
 
 @dataclass(frozen=True)
@@ -59,13 +75,15 @@ class AnalysisConfig:
 
     capture_fps: float | None = None
 
+    def __post_init__(self):
+        fps = self.capture_fps
+        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float))
+                                or not FPS_RANGE[0] <= fps <= FPS_RANGE[1]):
+            raise ValueError(f"the capture frame rate must be between {FPS_RANGE[0]:g} and {FPS_RANGE[1]:g}")
+
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "AnalysisConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown analysis settings: {', '.join(sorted(unknown))}")
-        return cls(**d)
+        return cls(**_known(cls, d))

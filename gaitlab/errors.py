@@ -55,3 +55,15 @@ class LandmarksFileError(GaitlabError):
 
 #: Exit code after Ctrl-C (128 + SIGINT), the shell convention.
 INTERRUPTED_EXIT_CODE = 130
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop asked for from outside: Ctrl-C, or SIGTERM / SIGHUP, which the command turns into the
+    same clean stop (whatever was half-written is removed). Exit code 128 + the signal's number
+    (130, 143, 129); ``message`` is the line the user sees."""
+
+    def __init__(self, signum: int = 2, message: str | None = None):
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum
+        self.message = message

@@ -113,6 +113,10 @@ def dominant_period_s(signal: np.ndarray, fps: float, lo_s: float, hi_s: float,
     return float(_refine_lag(ac, best) / fps)
 
 
+#: Shortest step period (s) the rhythm looks for (353 steps/min).
+MIN_STEP_S = 0.17
+#: Shortest period (s) looked for to tell a clip that plays too fast (1200 steps/min).
+FASTEST_STEP_SEARCH_S = 0.05
 #: A foot counts as down when within this many leg lengths of its own running ground line.
 FOOT_DOWN_LEG = 0.05
 
@@ -123,6 +127,8 @@ def rhythm(lm: Landmarks, view) -> dict:
     ``cadence_spm``: from the dominant period of a signal that repeats once per step whichever leg
     is which (so left/right label errors cannot halve it): the feet's fore-aft separation in a side
     view, the pelvis's height (detrended over half a second) from behind or in front.
+    ``fastest_cadence_spm``: the same read with periods down to :data:`FASTEST_STEP_SEARCH_S`, far
+    shorter than any runner's step, so that a clip playing several times too fast is recognised.
     ``both_feet_down``: fraction of frames with both feet within :data:`FOOT_DOWN_LEG` leg lengths of
     their ground lines (a running 90th percentile of each foot's lowest image point over 1.5 strides).
     Running has a flight phase and almost never has both feet down (under 0.05 on every running
@@ -140,18 +146,22 @@ def rhythm(lm: Landmarks, view) -> dict:
         filled = _nan_interp(pelvis_y)
         trend = np.convolve(np.pad(filled, (k // 2, k // 2), mode="edge"), np.ones(k) / k, "valid")
         sig = filled - trend
-    step = dominant_period_s(sig, fps, 0.17, 10.0)
+    step = dominant_period_s(sig, fps, MIN_STEP_S, 10.0)
+    # The same search down to periods no runner reaches: a clip that plays faster than it was
+    # filmed shows its true (too fast) rhythm here, where the search above finds a multiple.
+    fastest = dominant_period_s(sig, fps, FASTEST_STEP_SEARCH_S, 10.0)
     window = max(int(1.5 * (2 * step if step else 1.0) * fps) | 1, 5)
     down = []
     for side in SIDES:
         low = _nan_interp(np.fmax(lm.xy(f"{side}_heel")[:, 1], lm.xy(f"{side}_foot_index")[:, 1]))
         if not np.isfinite(low).all():
             return {"cadence_spm": 60.0 / step if step else float("nan"), "both_feet_down": float("nan"),
-                    "leg_motion": leg_motion(lm)}
+                    "leg_motion": leg_motion(lm), "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan")}
         ground = percentile_filter(low, 90, size=window, mode="nearest")
         down.append((ground - low) / leg < FOOT_DOWN_LEG)
     return {"cadence_spm": 60.0 / step if step else float("nan"),
-            "both_feet_down": float(np.mean(down[0] & down[1])), "leg_motion": leg_motion(lm)}
+            "both_feet_down": float(np.mean(down[0] & down[1])), "leg_motion": leg_motion(lm),
+            "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan")}
 
 
 def leg_motion(lm: Landmarks) -> float:

@@ -33,7 +33,9 @@ import numpy as np
 import pandas as pd
 
 from .errors import LandmarksFileError
-from .schema import BODY_KEYPOINTS, KEYPOINT_INDEX, KEYPOINTS, blazepose_arrays, blazepose_slots, body_found
+from .io.files import regular_file, stat_path
+from .schema import (BODY_KEYPOINTS, KEYPOINT_INDEX, KEYPOINTS, MAX_COORDINATE_PX, blazepose_arrays, blazepose_slots,
+                     body_found)
 
 FORMAT_NAME = "gaitlab-landmarks"
 FORMAT_VERSION = 1
@@ -161,22 +163,31 @@ class Landmarks:
         kp = df["keypoint"].astype(str).map(KEYPOINT_INDEX)
         if kp.isna().any():
             raise LandmarksFileError("landmarks table has unknown keypoint names")
-        frames = np.unique(df["frame"].to_numpy())
-        if len(df) != frames.size * k:
+        numbers = {c: pd.to_numeric(df[c], errors="coerce") for c in COLUMNS if c != "keypoint"}
+        for c, v in numbers.items():
+            if (v.isna() & df[c].notna()).any():
+                raise LandmarksFileError(f"landmarks table column {c} holds values that are not numbers")
+        frame = numbers["frame"].to_numpy(dtype=float)
+        if not (np.isfinite(frame).all() and (frame == np.round(frame)).all() and (frame >= 0).all()
+                and (frame < 2 ** 53).all()):
+            raise LandmarksFileError("landmarks table column frame holds values that are not frame numbers")
+        frame = frame.astype(np.int64)
+        frames = np.unique(frame)
+        key = frame * k + kp.to_numpy(dtype=np.int64) if frames.size else frame
+        if len(df) != frames.size * k or np.unique(key).size != len(df):
             raise LandmarksFileError("landmarks table is incomplete: every frame needs all 33 keypoints")
-        order = np.lexsort((kp.to_numpy(), df["frame"].to_numpy()))
+        order = np.lexsort((kp.to_numpy(), frame))
         d = df.iloc[order]
         t = frames.size
 
         def grid(col):
-            return d[col].to_numpy(dtype=np.float32).reshape(t, k)
+            return pd.to_numeric(d[col], errors="coerce").to_numpy(dtype=np.float32).reshape(t, k)
 
-        signals = {c[len("frame:"):]: d[c].to_numpy(dtype=np.float32).reshape(t, k)[:, 0]
-                   for c in d.columns if c.startswith("frame:")}
+        signals = {c[len("frame:"):]: grid(c)[:, 0] for c in d.columns if isinstance(c, str) and c.startswith("frame:")}
         return cls(
             frame=frames,
             frame_signals=signals,
-            time=d["time_s"].to_numpy(dtype=np.float64).reshape(t, k)[:, 0],
+            time=pd.to_numeric(d["time_s"]).to_numpy(dtype=np.float64).reshape(t, k)[:, 0],
             image=np.stack([grid("x_px"), grid("y_px"), grid("z_px")], axis=-1),
             world=np.stack([grid("world_x_m"), grid("world_y_m"), grid("world_z_m")], axis=-1),
             visibility=grid("visibility"),
@@ -300,10 +311,12 @@ class Landmarks:
         from .io.keypoints import is_foreign, read_keypoints
 
         path = Path(path)
-        if is_foreign(path):
-            return cls(**read_keypoints(path, fps))
-        if not path.is_file():
+        st = stat_path(path, LandmarksFileError, "landmarks")
+        if st is None:
             raise LandmarksFileError(f"landmarks file not found: {path}")
+        if is_foreign(path):
+            return checked(cls(**read_keypoints(path, fps)), path)
+        regular_file(path, LandmarksFileError, "landmarks")
         if path.suffix.lower() == ".nc":
             xr = _xarray()
             try:
@@ -311,7 +324,10 @@ class Landmarks:
                     ds = ds.load()
             except Exception:  # xarray and scipy raise several types for unreadable input
                 raise LandmarksFileError(f"{path.name} is not a readable NetCDF file") from None
-            return cls.from_movement(ds)
+            try:
+                return checked(cls.from_movement(ds), path)
+            except (KeyError, ValueError, TypeError, IndexError, AttributeError):
+                raise LandmarksFileError(f"{path.name} is not a movement pose dataset gaitlab can read") from None
         try:
             table = pq.read_table(path)
         except Exception:  # pyarrow raises several types for non-Parquet input
@@ -319,13 +335,81 @@ class Landmarks:
         raw = (table.schema.metadata or {}).get(_META_KEY)
         try:
             meta = json.loads(raw) if raw else {}
-        except ValueError:
+        except (ValueError, RecursionError):
             meta = {}
-        if meta.get("format") != FORMAT_NAME:
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
             raise LandmarksFileError(f"{path.name} is not a gaitlab landmarks file")
-        if meta.get("version", 0) > FORMAT_VERSION:
-            raise LandmarksFileError(f"{path.name} was written by a newer gaitlab (format {meta['version']})")
-        return cls.from_dataframe(table.to_pandas(), attrs=meta.get("attrs", {}))
+        version = meta.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise LandmarksFileError(f"{path.name} is a damaged gaitlab landmarks file (its format version is "
+                                     "not a number)")
+        if version > FORMAT_VERSION:
+            raise LandmarksFileError(f"{path.name} was written by a newer gaitlab (format {version})")
+        attrs = check_attrs(meta.get("attrs", {}), path.name)
+        try:
+            df = table.to_pandas()
+        except Exception:  # pyarrow raises several types for columns it cannot convert
+            raise LandmarksFileError(f"{path.name} is a damaged gaitlab landmarks file") from None
+        return checked(cls.from_dataframe(df, attrs=attrs), path)
+
+
+#: Types of the provenance entries gaitlab writes (and reads back) in a landmarks file's ``attrs``;
+#: nested dicts give the types of their own entries. Entries not named here are kept as they are.
+NUMBER = (int, float)
+ATTR_TYPES = {
+    "gaitlab_version": str, "timestamps": str, "first_frame_time_s": NUMBER, "frames_decoded": int,
+    "detected_fraction": NUMBER, "pose_passes": int, "pose_chunks": int, "pose_seconds": NUMBER,
+    "processing": list, "pose_config": dict,
+    "video": {"path": str, "name": str, "size_bytes": int, "sha256": str, "width": int, "height": int,
+              "rotation_deg": int, "fps_nominal": NUMBER, "frame_count": int, "duration_s": NUMBER, "codec": str},
+    "model": {"path": str, "name": str, "sha256": str, "bundled": bool},
+    "subject": {"runner_height_fraction": NUMBER, "runner_centre_x_fraction": NUMBER},
+    "time_scale": {"capture_fps": NUMBER, "container_fps": NUMBER, "factor": NUMBER},
+    "imported_from": {"software": str, "layout": str, "file": str, "fps": NUMBER},
+}
+
+
+def _type_ok(value, kind) -> bool:
+    if isinstance(kind, dict):
+        return isinstance(value, dict) and all(k not in value or _type_ok(value[k], t) for k, t in kind.items())
+    if kind is int or kind is NUMBER:
+        ok = isinstance(value, kind) and not isinstance(value, bool)
+        return ok and (kind is int or np.isfinite(value))
+    return isinstance(value, kind)
+
+
+def check_attrs(attrs, name: str) -> dict:
+    """A landmarks file's provenance, checked against :data:`ATTR_TYPES` (a file edited by hand or
+    by another tool is refused in one line instead of failing later)."""
+    if not isinstance(attrs, dict):
+        raise LandmarksFileError(f"{name} is a damaged gaitlab landmarks file (its metadata is not a JSON object)")
+    for key, kind in ATTR_TYPES.items():
+        if key in attrs and not _type_ok(attrs[key], kind):
+            raise LandmarksFileError(f"{name} is a damaged gaitlab landmarks file (its metadata entry {key!r} "
+                                     "is not what gaitlab writes)")
+    return attrs
+
+
+def checked(lm: Landmarks, path: Path) -> Landmarks:
+    """Landmarks read from a file, made safe to analyse: at least two frames in increasing order
+    with finite, increasing times; coordinates that are not finite (or absurdly far) become
+    missing; visibility and presence within 0..1."""
+    name = path.name or str(path)
+    if lm.n_frames < 2:
+        raise LandmarksFileError(f"{name} holds {lm.n_frames} frame{'s' if lm.n_frames != 1 else ''}; "
+                                 "gaitlab needs a clip of several seconds")
+    if not (np.isfinite(lm.time).all() and (np.diff(lm.time) > 0).all() and (np.diff(lm.frame) > 0).all()):
+        raise LandmarksFileError(f"{name} is damaged: its frame times do not increase")
+    image, world = lm.image.copy(), lm.world.copy()
+    for arr, axes in ((image, 2), (world, 3)):
+        xy = arr[..., :axes]
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isfinite(xy).all(axis=-1) | (np.abs(xy) > MAX_COORDINATE_PX).any(axis=-1)
+        arr[bad] = np.nan
+    vis = np.clip(np.nan_to_num(lm.visibility, nan=0.0), 0.0, 1.0)
+    pres = np.clip(np.nan_to_num(lm.presence, nan=0.0), 0.0, 1.0)
+    signals = {k: np.where(np.isfinite(v), v, np.nan) for k, v in lm.frame_signals.items()}
+    return lm.replace(image=image, world=world, visibility=vis, presence=pres, frame_signals=signals)
 
 
 def _xarray():

@@ -145,6 +145,7 @@ def analyze(videos, out: str | Path, *, pose_config=None, landmarks=None, runner
         names.append(clip_name(res, label))
         for k, v in t.items():
             timings[k] = timings.get(k, 0.0) + v
+    names = unique_names(names)
     folders = _clip_folders(names)
     with results_dir as tmp:
         t = time.perf_counter()
@@ -174,6 +175,21 @@ def _named(progress, clip: str):
     return lambda done, total, stage: progress(done, total, f"{stage} {clip}")
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """Clip names as given, except that a name met before gets ``_2``, ``_3``... before its
+    suffix (``run.mp4``, ``run_2.mp4``), so two clips of the same file name in one session keep
+    their own rows in the report and their own overlay video."""
+    out: list[str] = []
+    for name in names:
+        stem, suffix = Path(name).stem or "clip", Path(name).suffix
+        candidate, k = name, 1
+        while candidate in out:
+            k += 1
+            candidate = f"{stem}_{k}{suffix}"
+        out.append(candidate)
+    return out
+
+
 def _clip_folders(names: list[str]) -> list[str]:
     """Subfolder per clip ('' for a single clip), unique even when two clips share a name."""
     if len(names) == 1:
@@ -190,18 +206,41 @@ def _clip_folders(names: list[str]) -> list[str]:
 
 
 def load_session(folder: str | Path) -> tuple[list[AnalysisResult], list[str], dict]:
-    """The clips' results, their names and the run record of a results folder written by ``analyze``."""
+    """The clips' results, their names and the run record of a results folder written by ``analyze``.
+
+    Raises :class:`~gaitlab.errors.LandmarksFileError` (one line) for a folder that is missing, not
+    gaitlab's, or holds a file that is damaged or was changed after gaitlab wrote it (checked
+    against the folder's manifest, where it has one)."""
     from .errors import LandmarksFileError
+    from .io.files import kind_of, read_json, stat_path
+    from .io.outdir import MANIFEST, file_sha256, read_manifest
 
     folder = Path(folder)
-    try:
-        record = json.loads((folder / RUN_RECORD).read_text())
-    except (OSError, ValueError):
-        record = {}
-    if (folder / SESSION_FILE).is_file():
-        session = json.loads((folder / SESSION_FILE).read_text())
-        subs, names = session["clips"], session["names"]
-    elif (folder / FILES["result"]).is_file():
+    st = stat_path(folder, LandmarksFileError, "results folder")
+    if st is None:
+        raise LandmarksFileError(f"results folder not found: {folder}")
+    if kind_of(st) != "folder":
+        raise LandmarksFileError(f"{folder} is a {kind_of(st)}, not a gaitlab results folder")
+    manifest = read_manifest(folder)
+    if manifest is not None:
+        for rel, entry in manifest.items():
+            p = folder / rel
+            try:
+                same = p.stat().st_size == entry["bytes"] and file_sha256(p) == entry["sha256"]
+            except OSError:
+                same = False
+            if not same:
+                raise LandmarksFileError(f"{p} is missing or was changed after gaitlab wrote it (see {MANIFEST})",
+                                         "analyse the clip again for a complete results folder")
+    record = {}
+    if (folder / RUN_RECORD).exists():
+        record = read_json(folder / RUN_RECORD, LandmarksFileError, "gaitlab run record")
+        if not isinstance(record, dict):
+            raise LandmarksFileError(f"{folder / RUN_RECORD} is not a gaitlab run record")
+    if (folder / SESSION_FILE).exists():
+        session = read_json(folder / SESSION_FILE, LandmarksFileError, "gaitlab session")
+        subs, names = _check_session(session, folder / SESSION_FILE)
+    elif (folder / FILES["result"]).exists():
         subs, names = [""], [clip_name_from_record(record, folder)]
     else:
         raise LandmarksFileError(f"{folder} is not a gaitlab results folder (no {FILES['result']} or {SESSION_FILE})")
@@ -209,9 +248,40 @@ def load_session(folder: str | Path) -> tuple[list[AnalysisResult], list[str], d
     return results, names, record
 
 
+#: Most clips in one session.
+MAX_SESSION_CLIPS = 100
+
+
+def _check_session(session, path: Path) -> tuple[list[str], list[str]]:
+    from .errors import LandmarksFileError
+
+    ok = isinstance(session, dict) and isinstance(session.get("clips"), list) and isinstance(session.get("names"), list)
+    subs, names = (session["clips"], session["names"]) if ok else ([], [])
+    ok = ok and 0 < len(subs) == len(names) <= MAX_SESSION_CLIPS and all(isinstance(n, str) and n for n in names) \
+        and all(isinstance(s, str) and s and "/" not in s and "\\" not in s and s not in (".", "..") for s in subs) \
+        and len(set(subs)) == len(subs) and len(set(names)) == len(names)
+    if not ok:
+        raise LandmarksFileError(f"{path} is not a gaitlab session file (a list of clip subfolders and their names)")
+    return subs, names
+
+
 def clip_name_from_record(record: dict, folder: Path) -> str:
-    clips = record.get("clips") or []
-    return clips[0]["name"] if clips else folder.name
+    clips = record.get("clips")
+    first = clips[0] if isinstance(clips, list) and clips and isinstance(clips[0], dict) else {}
+    return first.get("name") if isinstance(first.get("name"), str) and first.get("name") else folder.name
+
+
+def _recorded_videos(record: dict, n: int) -> list | None:
+    """The video path of each clip as recorded in ``run.json`` (None where there is none)."""
+    clips = record.get("clips")
+    if not isinstance(clips, list) or len(clips) != n:
+        return None
+    out = []
+    for c in clips:
+        video = c.get("video") if isinstance(c, dict) else None
+        path = video.get("path") if isinstance(video, dict) else None
+        out.append(path if isinstance(path, str) and path else None)
+    return out
 
 
 def report(folder: str | Path, *, compare: str | Path | None = None, overlay: bool = False,
@@ -219,24 +289,47 @@ def report(folder: str | Path, *, compare: str | Path | None = None, overlay: bo
     """Re-render the report of a results folder (written next to its results), optionally set
     against an earlier session; returns the files written. Runner details default to the ones
     recorded when the folder was analysed; ``runner_changes`` (the options of
-    :func:`gaitlab.clinic.runner_info`, None where not given) replace them field by field."""
-    from dataclasses import fields
+    :func:`gaitlab.clinic.runner_info`, None where not given) replace them field by field.
 
-    from .report import write_report
+    The report's files are replaced only where gaitlab wrote them (listed in the folder's
+    manifest, unchanged); they are written complete under temporary names first, and the
+    manifest is updated with them."""
+    from .errors import LandmarksFileError, OutputError
+    from .io.outdir import describe, read_manifest, update_manifest
+    from .report import HTML_NAME, PDF_NAME, write_report
 
     results, names, record = load_session(folder)
     earlier, _, earlier_record = load_session(compare) if compare else (None, None, None)
-    details = runner.to_dict() if runner else dict(record.get("runner") or results[0].runner or {})
+    folder = Path(folder)
+    if runner is not None:
+        details = runner.to_dict()
+    else:
+        recorded = record.get("runner")
+        recorded = results[0].runner if recorded in (None, {}) else recorded
+        try:
+            details = RunnerInfo.from_dict(recorded).to_dict()
+        except (TypeError, ValueError, AttributeError):
+            raise LandmarksFileError(f"{folder / RUN_RECORD} is not a gaitlab run record (its runner details are "
+                                     "not what gaitlab writes)") from None
     if runner_changes and any(v is not None for v in runner_changes.values()):
         from .clinic import runner_info
 
         given = {k: v for k, v in runner_info(**runner_changes).to_dict().items() if v is not None}
-        known = {f.name for f in fields(RunnerInfo)}
         try:
-            details = RunnerInfo.from_dict({**{k: v for k, v in details.items() if k in known}, **given}).to_dict()
+            details = RunnerInfo.from_dict({**details, **given}).to_dict()
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    videos = [(c.get("video") or {}).get("path") for c in record.get("clips", [])] or None
-    written = write_report(results, names, folder, runner=details, earlier=earlier, earlier_record=earlier_record,
-                           videos=videos, overlay=overlay, progress=progress)
+    videos = _recorded_videos(record, len(results))
+    manifest = read_manifest(folder)
+    listed = set(manifest or ()) | set(o for o in (record.get("outputs") or []) if isinstance(o, str))
+    for name in [HTML_NAME, PDF_NAME] + [f"{Path(n).stem}_overlay.mp4" for n in names]:
+        if (folder / name).exists() and name not in listed:
+            raise OutputError(f"{folder / name} was not written by gaitlab; not replacing it",
+                              "move it out of the folder first")
+    try:
+        written = write_report(results, names, folder, runner=details, earlier=earlier, earlier_record=earlier_record,
+                               videos=videos, overlay=overlay, progress=progress)
+        update_manifest(folder, written.values())
+    except OSError as exc:
+        raise OutputError(f"cannot write the report to {folder}: {describe(exc)}") from None
     return list(written.values())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .errors import AnalysisError
 from .landmarks import Landmarks
 from .schema import KEYPOINT_INDEX
 
@@ -145,6 +146,12 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
 VFR_TOLERANCE = 0.1
 
 
+#: A variable-frame-rate clip resampled at its typical interval may gain at most this many samples
+#: per frame it has (dropped frames); more means its times jump (a gap in the recording, a damaged
+#: file), and the resampled clip would be mostly empty and could exhaust memory.
+MAX_RESAMPLE_FACTOR = 4
+
+
 def resample_uniform(lm: Landmarks) -> Landmarks:
     """Landmarks of a variable-frame-rate clip resampled onto a steady time grid at its typical
     frame interval (the median), by linear interpolation in time; others are returned as they are.
@@ -160,6 +167,12 @@ def resample_uniform(lm: Landmarks) -> Landmarks:
     typical = float(np.median(dt))
     if typical <= 0 or np.all(np.abs(dt - typical) <= VFR_TOLERANCE * typical):
         return lm
+    samples = int((lm.time[-1] - lm.time[0]) / typical) + 1
+    if samples > MAX_RESAMPLE_FACTOR * n:
+        gap = int(np.argmax(dt))
+        raise AnalysisError(f"the clip's frame times jump by {dt[gap]:.0f} s after {lm.time[gap] - lm.time[0]:.1f} s: "
+                            f"{n} frames would span {lm.time[-1] - lm.time[0]:.0f} s",
+                            "trim the clip to one continuous recording")
     t = np.arange(lm.time[0], lm.time[-1] + 0.5 * typical, typical)
     pos = np.clip(np.interp(t, lm.time, np.arange(n)), 0, n - 1)
     i0 = np.floor(pos).astype(int)

@@ -18,6 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 # BlazePose's 33 keypoints, in model output order.
+#: Image coordinates farther than this many pixels from the origin are not a keypoint of a
+#: video frame; files that hold them (edited or damaged) have them treated as missing.
+MAX_COORDINATE_PX = 1e6
+
 KEYPOINTS: tuple[str, ...] = (
     "nose",
     "left_eye_inner", "left_eye", "left_eye_outer",

@@ -22,14 +22,16 @@ where they came from in the landmarks' attributes).
 
 from __future__ import annotations
 
-import json
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
 
+from ..config import FPS_RANGE
 from ..errors import LandmarksFileError
-from ..schema import blazepose_arrays, body_found
+from .files import read_json, stat_path
+from ..schema import MAX_COORDINATE_PX, blazepose_arrays, body_found
 
 #: BlazePose name of each keypoint of the formats read, by the format's keypoint index.
 BODY_25 = {0: "nose", 2: "right_shoulder", 3: "right_elbow", 4: "right_wrist", 5: "left_shoulder",
@@ -49,6 +51,14 @@ COCO_17 = {0: "nose", 1: "left_eye", 2: "right_eye", 3: "left_ear", 4: "right_ea
 HALPE_26 = {**COCO_17, 20: "left_foot_index", 21: "right_foot_index", 24: "left_heel", 25: "right_heel"}
 LAYOUTS = {25: ("BODY_25", BODY_25), 18: ("COCO-18", COCO_18), 17: ("COCO-17", COCO_17),
            26: ("Halpe-26", HALPE_26)}
+#: An AlphaPose file may hold frames without a detection, but its frame numbers may run to at most
+#: this many times the number of frames with one (the runner must be in view in most frames).
+MAX_EMPTY_FRAMES_PER_DETECTION = 20
+#: Frame numbers above this are not a clip's (a day at 10000 fps is 864 million frames).
+MAX_FRAME_NUMBER = 10 ** 9
+#: Keypoint JSON files larger than this are not one clip's keypoints (an hour at 60 fps with one
+#: Halpe-26 detection per frame is about 200 MiB).
+KEYPOINTS_MAX_BYTES = 512 << 20
 #: Keypoints below this confidence are left empty.
 MIN_CONFIDENCE = 0.05
 #: A keypoint seen in fewer than this fraction of the runner's frames is left out.
@@ -64,10 +74,10 @@ def read_openpose(folder: str | Path, fps: float):
         raise LandmarksFileError(f"{folder} holds no OpenPose *_keypoints.json files", hint)
     people = []
     for f in files:
+        doc = read_json(f, LandmarksFileError, "OpenPose JSON", max_bytes=KEYPOINTS_MAX_BYTES)
         try:
-            doc = json.loads(f.read_text())
-            people.append([np.asarray(p.get("pose_keypoints_2d") or [], float) for p in doc.get("people", [])])
-        except (OSError, ValueError, TypeError, AttributeError):
+            people.append([np.asarray(p.get("pose_keypoints_2d") or [], float).ravel() for p in doc.get("people", [])])
+        except (ValueError, TypeError, AttributeError, OverflowError):
             raise LandmarksFileError(f"{f.name} is not a readable OpenPose JSON file") from None
     return _landmarks(np.arange(len(files)), people, fps, source="OpenPose", path=folder)
 
@@ -75,21 +85,35 @@ def read_openpose(folder: str | Path, fps: float):
 def read_alphapose(path: str | Path, fps: float):
     """Landmarks from an AlphaPose results file (a JSON list of detections)."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError):
-        raise LandmarksFileError(f"{path.name} is not a readable JSON file") from None
+    doc = read_json(path, LandmarksFileError, "AlphaPose results", max_bytes=KEYPOINTS_MAX_BYTES)
     if not (isinstance(doc, list) and doc and isinstance(doc[0], dict) and "keypoints" in doc[0]):
         raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a list of detections)")
     by_frame: dict[int, list] = {}
-    try:
-        for det in doc:
-            by_frame.setdefault(_frame_number(Path(str(det.get("image_id", "")))), []).append(
-                np.asarray(det["keypoints"], float).ravel())
-    except (KeyError, ValueError, TypeError, AttributeError):
-        raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a detection without keypoints)") from None
-    # Every frame up to the last detection gets a row; frames without one stay empty.
-    frames = np.arange(max(by_frame) + 1)
+    hint = "give the AlphaPose results of one clip, with image_id = <frame number>.jpg"
+    for det in doc:
+        try:
+            image_id = str(det.get("image_id", ""))
+            keypoints = np.asarray(det["keypoints"], float).ravel()
+        except (KeyError, ValueError, TypeError, AttributeError, OverflowError):
+            raise LandmarksFileError(f"{path.name} is not an AlphaPose results file (a detection without "
+                                     "keypoints)") from None
+        try:
+            frame = _frame_number(Path(image_id))
+        except ValueError:
+            frame = MAX_FRAME_NUMBER + 1
+        if frame > MAX_FRAME_NUMBER:
+            shown = image_id if len(image_id) <= 40 else f"{image_id[:30]}...{image_id[-4:]}"
+            raise LandmarksFileError(f"{path.name}: image_id {shown} is not a frame number gaitlab reads", hint)
+        by_frame.setdefault(frame, []).append(keypoints)
+    # Every frame up to the last detection gets a row; frames without one stay empty. The rows
+    # are bounded by what the file holds: frame numbers far beyond the frames with detections are
+    # not a clip's frames.
+    last = max(by_frame)
+    if last + 1 > MAX_EMPTY_FRAMES_PER_DETECTION * len(by_frame):
+        raise LandmarksFileError(
+            f"{path.name}: its image_id numbers run to frame {last} but only {len(by_frame)} frames hold a "
+            "detection", hint)
+    frames = np.arange(last + 1)
     return _landmarks(frames, [by_frame.get(int(f), []) for f in frames], fps, source="AlphaPose", path=path)
 
 
@@ -102,18 +126,23 @@ def is_foreign(path: str | Path) -> bool:
 def read_keypoints(path: str | Path, fps: float | None) -> dict:
     """An OpenPose folder or an AlphaPose JSON file, at ``fps`` frames per second: the fields of a
     :class:`~gaitlab.landmarks.Landmarks` as a dict."""
-    if not fps or not np.isfinite(fps) or fps <= 0:
+    if not fps:
         raise LandmarksFileError(f"{Path(path).name}: keypoint files record no time",
                                  "give the clip's frame rate with --keypoints-fps")
+    if not (np.isfinite(fps) and FPS_RANGE[0] <= fps <= FPS_RANGE[1]):
+        raise LandmarksFileError(f"the keypoints' frame rate must be between {FPS_RANGE[0]:g} and {FPS_RANGE[1]:g} "
+                                 f"frames per second (got {fps:g})")
     p = Path(path)
-    if p.is_dir():
-        return read_openpose(p, fps)
-    if not p.is_file():
+    st = stat_path(p, LandmarksFileError, "keypoints")
+    if st is None:
         raise LandmarksFileError(f"keypoints file not found: {p}")
+    if stat.S_ISDIR(st.st_mode):
+        return read_openpose(p, fps)
     return read_alphapose(p, fps)
 
 
 def _frame_number(path: Path) -> int:
+    """The last number in a file name (its frame); ValueError for one of thousands of digits."""
     numbers = re.findall(r"\d+", path.stem)
     return int(numbers[-1]) if numbers else 0
 
@@ -131,12 +160,13 @@ def _landmarks(frames: np.ndarray, people: list[list[np.ndarray]], fps: float, *
     xyc = np.full((len(frames), points, 3), np.nan)
     previous = None
     for i, candidates in enumerate(people):
-        person = _pick(candidates, previous)
+        person = _pick([_finite(c) for c in candidates], previous)
         if person is not None:
             xyc[i] = person.reshape(-1, 3)
             seen = _confident(xyc[i, list(mapping)])
             previous = seen.mean(axis=0) if len(seen) else previous
-    xyc[xyc[..., 2] < MIN_CONFIDENCE] = np.nan
+    with np.errstate(invalid="ignore"):
+        xyc[~(xyc[..., 2] >= MIN_CONFIDENCE)] = np.nan
     image, vis = blazepose_arrays([mapping.get(j) for j in range(points)], xyc[..., :2], xyc[..., 2])
     _fill_within_person(image, vis)
     attrs = {"imported_from": {"software": source, "layout": layout, "file": str(path), "fps": fps}}
@@ -165,6 +195,18 @@ def _fill_within_person(image: np.ndarray, vis: np.ndarray) -> None:
         for c in (0, 1):
             image[gaps, k, c] = np.interp(gaps, rows[seen[:, k]], image[rows[seen[:, k]], k, c])
         image[gaps, k, 2] = 0.0
+
+
+def _finite(person: np.ndarray) -> np.ndarray:
+    """One person's x, y, confidence triples with every triple holding a value that is not finite,
+    or a coordinate beyond :data:`~gaitlab.schema.MAX_COORDINATE_PX`, emptied (confidence 0)."""
+    if not person.size:
+        return person
+    xyc = person.reshape(-1, 3).copy()
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(xyc).all(axis=1) | (np.abs(xyc[:, :2]) > MAX_COORDINATE_PX).any(axis=1)
+    xyc[bad] = [np.nan, np.nan, 0.0]
+    return xyc.ravel()
 
 
 def _confident(xyc: np.ndarray) -> np.ndarray:

@@ -16,7 +16,6 @@ inference and memory does not grow with the length of the video.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import queue
 import threading
@@ -36,6 +35,7 @@ import cv2  # noqa: E402
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 from ..errors import VideoError  # noqa: E402
+from .files import file_sha256, regular_file  # noqa: E402,F401  (file_sha256: imported from here too)
 
 #: Containers larger than this many pixels per frame are refused (8K is 33 Mpx).
 MAX_PIXELS = 8192 * 4320
@@ -79,26 +79,10 @@ class Frame:
     scene_change: float = float("nan")
 
 
-def file_sha256(path: str | os.PathLike, block: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(block), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise VideoError(f"video not found: {path}")
-    if path.is_dir():
-        raise VideoError(f"{path} is a folder, not a video file")
-    try:
-        size = path.stat().st_size
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise VideoError(f"cannot open {path}: {exc.strerror or exc}") from None
-    if size == 0:
+    """A regular file that can be opened and is not empty; a pipe, a device or a folder is
+    refused before anything opens it (a pipe would block, ``/dev/zero`` never ends)."""
+    if regular_file(path, VideoError, "video").st_size == 0:
         raise VideoError(f"{path.name} is an empty file (0 bytes)")
 
 

@@ -96,6 +96,11 @@ class _PixelMeasures:
 EMPTY_PIXELS = np.array([np.nan, 0.0] + [empty_axes()[name] for name in PIXEL_SIGNALS[2:]], np.float32)
 
 
+#: Frames a store is sized for up front, whatever the container declares (a damaged or crafted
+#: header may claim billions); it grows by doubling past that, so memory follows the frames decoded.
+PREALLOCATE_MAX_FRAMES = 36_000
+
+
 class _FrameStore:
     """Every frame's poses (up to ``slots`` people) in preallocated float32 arrays that double when
     full, so memory per frame is a few kilobytes of numbers, not Python objects."""
@@ -213,7 +218,7 @@ def _pass(info: VideoInfo, model: ModelInfo, config: PoseConfig, *, num_poses: i
           sample_every: int, progress: Progress | None, stage: str):
     """One decoding + tracking pass. Returns per-frame poses and the sampled people boxes."""
     total = info.frame_count or 0
-    store = _FrameStore(num_poses, int(total * 1.05) + 16)
+    store = _FrameStore(num_poses, min(int(total * 1.05), PREALLOCATE_MAX_FRAMES) + 16)
     measure = _PixelMeasures(track=num_poses == 1)
     pending: list[tuple[int, object]] = []
     sampled: list = []
@@ -262,7 +267,7 @@ class _Chunk:
 
     def __init__(self, start: int, warmup: int, capacity: int):
         self.start, self.warmup = start, warmup
-        self.store = _FrameStore(1, capacity)
+        self.store = _FrameStore(1, min(capacity, PREALLOCATE_MAX_FRAMES))
         self.sampled: list = []
         self.done = 0
         self.error: BaseException | None = None

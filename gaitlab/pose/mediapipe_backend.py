@@ -19,6 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import mediapipe as mp  # noqa: E402
 from mediapipe.tasks.python import BaseOptions, vision  # noqa: E402
 
+from ..errors import UsageError  # noqa: E402
 from ..schema import KEYPOINTS  # noqa: E402
 from .model import ModelInfo  # noqa: E402
 
@@ -78,7 +79,13 @@ class BlazePose:
             min_tracking_confidence=min_tracking,
             output_segmentation_masks=False,
         )
-        self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        self._landmarker = None
+        try:
+            self._landmarker = vision.PoseLandmarker.create_from_options(options)
+        except (ValueError, RuntimeError) as exc:  # MediaPipe's words for a model it cannot load
+            reason = " ".join(str(exc).split())[:200]
+            raise UsageError(f"{model.name} is not a pose landmarker model MediaPipe can load ({reason})",
+                             "give a pose landmarker .task bundle, or leave out --model for the bundled one") from None
         self._last_ms = -1
 
     def detect(self, rgb: np.ndarray, time_s: float | None = None) -> Poses:

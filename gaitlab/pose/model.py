@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import UsageError
-from ..io.video import file_sha256
+from ..io.files import file_sha256, regular_file
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 FULL_MODEL_PATH = MODELS_DIR / "pose_landmarker_full.task"
@@ -52,8 +52,7 @@ def resolve_model(path: str | Path | None = None) -> ModelInfo:
         return ModelInfo(str(p), p.name, digest, True)
 
     p = Path(path)
-    if not p.is_file():
-        raise UsageError(f"pose model not found: {p}")
+    regular_file(p, UsageError, "pose model")
     try:
         with zipfile.ZipFile(p) as z:
             names = set(z.namelist())

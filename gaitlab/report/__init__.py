@@ -78,37 +78,17 @@ def render_html(c: ReportContent, figures: ReportFigures) -> str:
                                                      summary_metrics=summary_metrics)
 
 
-def _write_all(files: dict[Path, bytes]) -> None:
-    """Write every file under a temporary name in its own folder, then rename them all into place:
-    an old report is replaced only once every new file is complete, and never by a half-written one."""
-    temps = []
-    try:
-        for path, data in files.items():
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-            temps.append(tmp)
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-        for tmp, path in zip(temps, files):
-            os.replace(tmp, path)
-    finally:
-        for tmp in temps:
-            tmp.unlink(missing_ok=True)
-
-
 def write_report(results: list, names: list[str], folder: str | Path, *, runner: dict | None = None,
                  earlier: list | None = None, earlier_record: dict | None = None, videos: list | None = None,
                  overlay: bool = True, created: str | None = None, progress=None) -> dict[str, Path]:
     """Write ``report.html``, ``report.pdf`` and (with ``overlay``) one ``<clip>_overlay.mp4`` per clip
     into ``folder``; returns their paths by kind. ``progress(done, total, stage)`` is told of each
     stage (report, then the overlay of each clip, naming it)."""
-    from .overlay import write_overlay
-    from .pdf import pdf_bytes
-
     from dataclasses import replace
 
     from ..summary import printable_steps
+    from .overlay import write_overlay
+    from .pdf import pdf_bytes
 
     folder = Path(folder)
     # Everything drawn from single steps shows only what the summary prints.
@@ -122,15 +102,32 @@ def write_report(results: list, names: list[str], folder: str | Path, *, runner:
     html = render_html(c, figures)
     pdf = pdf_bytes(html)
     tell(2, 3, f"report {session}")
-    out = {"html": folder / HTML_NAME, "pdf": folder / PDF_NAME}
-    _write_all({out["html"]: html.encode("utf-8"), out["pdf"]: pdf})
-    tell(3, 3, f"report {session}")
-    if overlay:
-        for i, (res, name) in enumerate(zip(results, names)):
-            clean, tilt = figures.prepared[i]
-            path = write_overlay(res, clean, tilt, folder / f"{Path(name).stem}_overlay.mp4",
+    # Every file is written complete under a temporary name first; only then are they all renamed
+    # into place, so a failure (a full disk) leaves the earlier report as it was.
+    temps: dict[str, tuple[Path, Path]] = {}
+    try:
+        _temp(temps, "html", folder / HTML_NAME).write_bytes(html.encode("utf-8"))
+        _temp(temps, "pdf", folder / PDF_NAME).write_bytes(pdf)
+        tell(3, 3, f"report {session}")
+        if overlay:
+            for i, (res, name) in enumerate(zip(results, names)):
+                clean, tilt = figures.prepared[i]
+                target = folder / f"{Path(name).stem}_overlay.mp4"
+                if write_overlay(res, clean, tilt, _temp(temps, f"overlay:{name}", target),
                                  videos[i] if videos else None,
-                                 progress=lambda d, t, n=name: tell(d, t, f"overlay {n}"))
-            if path is not None:
-                out[f"overlay:{name}"] = path
-    return out
+                                 progress=lambda d, t, n=name: tell(d, t, f"overlay {n}")) is None:
+                    del temps[f"overlay:{name}"]
+        for tmp, final in temps.values():
+            os.replace(tmp, final)
+    finally:
+        for tmp, _ in temps.values():
+            tmp.unlink(missing_ok=True)
+            tmp.with_name(f".{tmp.name}.partial").unlink(missing_ok=True)  # the overlay writer's own
+    return {kind: final for kind, (_, final) in temps.items()}
+
+
+def _temp(temps: dict, kind: str, final: Path) -> Path:
+    from ..io.files import temp_sibling
+
+    temps[kind] = (temp_sibling(final), final)
+    return temps[kind][0]
