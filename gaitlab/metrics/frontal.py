@@ -19,9 +19,13 @@ measures the pelvis from the image. Drop is measured relative to the pelvis at i
 Drop is measured relative to the pelvis at mid-flight (:func:`pelvis_level_deg`), where it passes
 through level, so a rolled camera and a constant pelvic obliquity cancel.
 
-The frame of deepest knee bend is where the stance hip comes closest to the stance ankle in the
-image (the leg shortens as the knee flexes), searched over the first 70 % of the stance
-(:data:`DEEPEST_BEND_STANCE_FRACTION`): knee flexion itself cannot be read from behind.
+The frame of deepest knee bend is the midstance, where the trunk is lowest
+(:func:`gaitlab.events.detect_events_frontal`): the body is lowest when the stance knee is most
+flexed (peak stance knee flexion falls at 40-50 % of stance, Novacheck 1998). Knee flexion cannot
+be read from behind, and the leg's length in the image does not stand in for it: the foot lands
+ahead, farther from a camera behind, and perspective shortens the leg there more than the bend
+does (on independently rendered runners the shortest hip-to-ankle distance fell at initial
+contact, 7-9 frames at 60 fps before the deepest bend, where valgus had barely begun).
 2D FPPA is a proxy: it does not track 3D knee abduction and did not differ between runners with
 and without patellofemoral pain (about 4.0 vs 4.6 deg); report it beside pelvic drop and hip
 adduction, never as a lone flag.
@@ -42,10 +46,6 @@ from .sagittal import window_index
 #: FPPA and hip adduction are the median over the frames within this many seconds of the deepest
 #: knee bend.
 FPPA_HALF_WINDOW_S = 0.035
-#: The deepest knee bend is searched over this first part of the stance: the knee flexes most
-#: near midstance (about 40 % of stance, Novacheck 1998), and in late stance the heel rises, which
-#: shortens the hip-to-ankle distance in the image as a bend would.
-DEEPEST_BEND_STANCE_FRACTION = 0.7
 
 FRONTAL_COLUMNS = ["pelvic_drop_deg", "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg",
                    "deepest_knee_frame", "shank_axis_measured"]
@@ -85,11 +85,7 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
 
     stance_end = np.where(has_to, to, ic)
     idx, mask = window_index(ic, stance_end, n)
-    early = mask & (np.arange(mask.shape[1])[None, :] <= np.ceil(DEEPEST_BEND_STANCE_FRACTION * (to - ic))[:, None])
-    hip_w, ankle_w = kp("hip", idx), kp("ankle", idx)
-    leg_len = np.where(early, np.linalg.norm(hip_w - ankle_w, axis=-1), np.inf)
-    deep = idx[np.arange(len(steps)), np.argmin(leg_len, axis=1)]
-    deep = np.where(has_to, deep, -1)
+    deep = np.where(has_to & (ms >= 0), ms, -1)
 
     r = np.radians(roll_deg if np.isfinite(roll_deg) else 0.0)
     down = np.array([-np.sin(r), np.cos(r)])
