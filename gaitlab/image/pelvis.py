@@ -29,7 +29,7 @@ LH, RH = KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]
 LS, RS = KEYPOINT_INDEX["left_shoulder"], KEYPOINT_INDEX["right_shoulder"]
 
 #: Window above the hips, in trunk lengths (top, bottom) and in hip-landmark spans (half-width).
-WINDOW_TOP, WINDOW_BOTTOM, WINDOW_HALF_WIDTH = 0.55, 0.05, 1.6
+WINDOW_TOP, WINDOW_BOTTOM, WINDOW_HALF_WIDTH = 0.55, 0.05, 1.2
 #: A column agrees with the fitted line when within this many pixels (at the analysis scale).
 INLIER_PX = 1.5
 #: Windows are resampled so the trunk is this many pixels long (resolution independence).

@@ -104,7 +104,7 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
         fppa = np.nanmedian(fppa_deg(hip, knee_joint, knee_joint + shank_dir, other_hip), axis=1)
-        adduction = np.nanmedian(frontal_inclination_deg(hip, knee, other_hip, down), axis=1)
+        adduction = np.nanmedian(frontal_inclination_deg(hip, knee_joint, other_hip, down), axis=1)
     fppa = np.where(has_to, fppa, np.nan)
     adduction = np.where(has_to, adduction, np.nan)
     shank_measured = shank_measured.mean(axis=1) >= 0.5
