@@ -240,8 +240,8 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     quality["rhythm"] = rh
     table = pd.concat([steps, metrics], axis=1)
     pelvis = quality.get("pelvis", {})
-    summary = summarize(table, view.kind, cadence, fps, pelvis_measurable=pelvis.get("measurable", True),
-                        pelvis_reason=f"not measurable from this video: {pelvis.get('reason', '')}")
+    summary = summarize(table, view.kind, cadence, fps, near_side=view.near_side,
+                        pelvis_measurable=pelvis.get("measurable", True), pelvis_reason=pelvis.get("reason", ""))
     return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table, cadence=cadence,
                           quality=quality, summary=summary, runner=runner.to_dict(), config=config.to_dict())
 

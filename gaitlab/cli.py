@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -238,16 +239,28 @@ def _per_side(value: str, name: str):
 @click.option("--fps", type=float, default=60.0, show_default=True, help="Frames per second (30, 60, 120, 240).")
 @click.option("--duration", type=float, default=6.0, show_default=True, help="Seconds.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--random", "n_random", type=click.IntRange(1, 100000), default=None,
+              help="Render N randomised runners (body, look, room, light, camera, gait all drawn from seeds "
+                   "SEED..SEED+N-1) instead of one runner set by the options above.")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes for --random (default: one per core).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing clip of the same name.")
 def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot_angle, trunk_lean, height_m,
-          roll, distance, resolution, fps, duration, seed, overwrite):
+          roll, distance, resolution, fps, duration, seed, n_random, workers, overwrite):
     """Render a synthetic treadmill runner with exact ground truth (mp4 + truth JSON)."""
     from pathlib import Path
 
     from tqdm import tqdm
 
     from .errors import OutputError, UsageError
-    from .synth import SynthParams, render_clip, truth_path_for
+    from .synth import SynthParams, render_clip, render_random_set, truth_path_for
+
+    if n_random:
+        with tqdm(total=n_random, desc="render", unit="clip", file=sys.stderr,
+                  disable=not sys.stderr.isatty(), leave=False) as bar:
+            videos = render_random_set(out, range(seed, seed + n_random), workers=workers,
+                                       progress=lambda done, total: bar.update(done - bar.n))
+        click.echo(f"{len(videos)} clips with truth in {out} (seeds {seed}-{seed + n_random - 1})")
+        return
 
     try:
         w, h = (int(v) for v in resolution.lower().split("x"))
@@ -274,6 +287,37 @@ def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot
         video, truth = render_clip(params, video, progress=lambda done, total: bar.update(done - bar.n))
     click.echo(f"video: {video}")
     click.echo(f"truth: {truth}")
+
+
+@cli.command()
+@click.argument("truth_sets", nargs=-1, required=True)
+@click.option("--out", "-o", "out", type=click.Path(), default="validation_results", show_default=True,
+              help="Folder for the tables (CSV and Markdown).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Clips at once (default: one per core).")
+@click.option("--cache", type=click.Path(), default=None,
+              help="Folder that keeps each clip's landmarks, so a re-run skips the pose model when its code is unchanged.")
+def validate(truth_sets, out, workers, cache):
+    """Run every clip of truth sets (folders of *.truth.json or *.contacts.json) and print the error tables."""
+    from tqdm import tqdm
+
+    from .validation import validate as run_validation
+
+    with tqdm(total=None, desc="validate", unit="clip", file=sys.stderr, disable=not sys.stderr.isatty(),
+              leave=False) as bar:
+        def progress(done, total, clip):
+            bar.total = total
+            bar.set_postfix_str(clip[:40])
+            bar.update(done - bar.n)
+
+        try:
+            tables = run_validation(truth_sets, out, workers=workers, cache=cache, progress=progress)
+        except FileNotFoundError as exc:
+            from .errors import UsageError
+
+            raise UsageError(str(exc)) from None
+    prov = tables["provenance"]
+    click.echo(f"{prov['clips']} clips ({prov['refused']} refused) in {prov['seconds']:.0f} s; tables in {out}")
+    click.echo((Path(out) / "validation.md").read_text())
 
 
 def _leave_now(code: int) -> None:

@@ -2,9 +2,16 @@
 smallest detectable difference, the reference and how sure gaitlab is of each number.
 
 One row per metric and side (``left``, ``right``) plus a ``both`` row that carries the asymmetry.
-Metric names, labels, units, references and uncertainties come from ``data/references.json``.
-A metric marked there as not validated (``"validated": {"ok": false}``) is summarised as not
-measurable, with the reason; its per-step values stay in the steps table for research.
+Metric names, labels, units and references come from ``data/references.json``; how accurate each
+value is comes from ``data/accuracy.json`` (:mod:`gaitlab.accuracy`, measured by ``gaitlab validate``
+per view, side role and frame rate).
+
+A value is printed (``measurable``) only where it was measured in this clip **and** its measured
+95th-percentile error for this view, side role (the near or far leg in a side view) and frame rate
+is within what the metric needs (``accuracy_needed``); otherwise ``warning`` says why in one
+sentence. The per-step values stay in the steps table for research either way. Right minus left is
+flagged (``exceeds_sdd``) only when both sides are printed and the difference exceeds both the
+smallest detectable difference and the measured error of a right-minus-left difference.
 """
 
 from __future__ import annotations
@@ -12,87 +19,140 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import accuracy
 from .references import constant, data
 
-SUMMARY_COLUMNS = ["metric", "label", "unit", "side", "n_steps", "median", "q1", "q3", "sd",
-                   "right_minus_left", "exceeds_sdd", "sdd", "uncertainty", "uncertainty_text",
+SUMMARY_COLUMNS = ["metric", "label", "unit", "side", "role", "n_steps", "median", "q1", "q3", "sd",
+                   "right_minus_left", "exceeds_sdd", "sdd", "asymmetry_error", "uncertainty", "uncertainty_text",
                    "reference_low", "reference_high", "reference_text", "reference_source",
                    "measurable", "warning"]
 
 
-def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, measurable: bool, not_measurable_reason: str,
-                 approximate: bool) -> list[dict]:
+def _role(view: str, side: str, near_side: str | None) -> str:
+    if side == "both":
+        return "both"
+    if view == "side":
+        return "near" if side == near_side else "far"
+    return side
+
+
+def _stats(values: pd.Series) -> dict:
+    n = int(values.size)
+    return {"n_steps": n, "median": float(values.median()) if n else float("nan"),
+            "q1": float(values.quantile(0.25)) if n else float("nan"),
+            "q3": float(values.quantile(0.75)) if n else float("nan"),
+            "sd": float(values.std()) if n > 1 else float("nan")}
+
+
+def _withheld_reason(name: str, side: str, role: str, why: str) -> str:
+    if role == "far":
+        return (f"{side} leg (the far leg, partly hidden by the near one) withheld: {why}; film the {side} side "
+                f"as well to measure it")
+    return f"withheld: {why}"
+
+
+def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: float, near_side: str | None,
+                 measured: bool, not_measured_reason: str) -> list[dict]:
     ref = spec.get("reference", {})
     sdd = spec.get("sdd", {}).get("value")
-    unc = spec.get("uncertainty", {})
     base = {"metric": name, "label": spec["label"], "unit": spec["unit"], "sdd": sdd,
-            "uncertainty": unc.get("value"), "uncertainty_text": unc.get("text", ""),
             "reference_low": ref.get("low"), "reference_high": ref.get("high"),
-            "reference_text": ref.get("text", ""), "reference_source": ref.get("source", ""),
-            "measurable": measurable}
+            "reference_text": ref.get("text", ""), "reference_source": ref.get("source", "")}
     min_steps = int(constant("min_steps_per_side"))
-    rows, medians = [], {}
+    timing_low_fps = bool(spec.get("timing")) and fps < constant("timing_min_fps")
+    rows, printed = [], {}
     for side in ("left", "right"):
-        values = steps.loc[steps.valid & (steps.side == side), name].astype(float) if measurable else pd.Series(dtype=float)
+        role = _role(view, side, near_side)
+        values = pd.to_numeric(steps.loc[steps.valid & (steps.side == side), name], errors="coerce") if measured \
+            else pd.Series(dtype=float)
         values = values[np.isfinite(values)]
-        n = int(values.size)
-        warning = not_measurable_reason if not measurable else ""
-        if measurable and n < min_steps:
-            warning = f"only {n} steps (average at least {min_steps} per side)"
-        if approximate and measurable:
-            warning = (warning + "; " if warning else "") + "approximate below 60 fps (one frame is long against a contact)"
-        med = float(values.median()) if n else float("nan")
-        medians[side] = med
-        rows.append({**base, "side": side, "n_steps": n, "median": med,
-                     "q1": float(values.quantile(0.25)) if n else float("nan"),
-                     "q3": float(values.quantile(0.75)) if n else float("nan"),
-                     "sd": float(values.std()) if n > 1 else float("nan"),
-                     "right_minus_left": float("nan"), "exceeds_sdd": False, "warning": warning})
-    diff = medians["right"] - medians["left"]
-    both = steps.loc[steps.valid, name].astype(float) if measurable else pd.Series(dtype=float)
-    both = both[np.isfinite(both)]
-    rows.append({**base, "side": "both", "n_steps": int(both.size),
-                 "median": float(both.median()) if both.size else float("nan"),
-                 "q1": float(both.quantile(0.25)) if both.size else float("nan"),
-                 "q3": float(both.quantile(0.75)) if both.size else float("nan"),
-                 "sd": float(both.std()) if both.size > 1 else float("nan"),
-                 "right_minus_left": diff,
-                 "exceeds_sdd": bool(sdd is not None and np.isfinite(diff) and abs(diff) > sdd),
-                 "warning": "" if measurable else not_measurable_reason})
+        shown, fig, why = accuracy.verdict(name, view, role, fps)
+        stats = _stats(values)
+        warning = ""
+        if not measured or not stats["n_steps"]:
+            shown, warning = False, not_measured_reason or "not measured in this clip"
+        elif not shown:
+            warning = _withheld_reason(name, side, role, why)
+        else:
+            if stats["n_steps"] < min_steps:
+                warning = (f"only {stats['n_steps']} steps on this side; reliable 2D measures average at least "
+                           f"{min_steps} steps per side")
+            if timing_low_fps:
+                warning = (warning + "; " if warning else "") + "approximate below 60 fps (one frame is long against a contact)"
+        printed[side] = shown
+        if not shown:
+            stats.update(median=float("nan"), q1=float("nan"), q3=float("nan"), sd=float("nan"))
+        rows.append({**base, **stats, "side": side, "role": role, "right_minus_left": float("nan"),
+                     "exceeds_sdd": False, "asymmetry_error": float("nan"),
+                     "uncertainty": fig["p95_abs"] if fig else float("nan"),
+                     "uncertainty_text": accuracy.describe(fig, name), "measurable": shown, "warning": warning})
+    diff = rows[1]["median"] - rows[0]["median"]
+    _, asym_fig, _ = accuracy.verdict(name, view, "both", fps, kind="right_minus_left")
+    asym_error = asym_fig["p95_abs"] if asym_fig else float("nan")
+    both_shown = all(printed.values())
+    any_shown = [s for s, ok in printed.items() if ok]
+    pooled = pd.to_numeric(steps.loc[steps.valid & steps.side.isin(any_shown), name], errors="coerce") if measured \
+        else pd.Series(dtype=float)
+    pooled = pooled[np.isfinite(pooled)]
+    limit = max(sdd or 0.0, asym_error if np.isfinite(asym_error) else np.inf)
+    rows.append({**base, **_stats(pooled), "side": "both", "role": "both",
+                 "right_minus_left": diff if both_shown else float("nan"),
+                 "exceeds_sdd": bool(both_shown and sdd is not None and np.isfinite(diff) and abs(diff) > limit),
+                 "asymmetry_error": asym_error, "uncertainty": float("nan"), "uncertainty_text": "",
+                 "measurable": bool(any_shown),
+                 "warning": "" if any_shown else (rows[0]["warning"] or rows[1]["warning"])})
     return rows
 
 
-def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, pelvis_measurable: bool = True,
-              pelvis_reason: str = "") -> pd.DataFrame:
-    """The summary table (columns :data:`SUMMARY_COLUMNS`) for one analysed clip."""
+def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, fps: float,
+                  near_side: str | None) -> list[dict]:
+    rows = _metric_rows("cadence_spm", spec, steps.assign(cadence_spm=np.nan), view=view, fps=fps,
+                        near_side=near_side, measured=True, not_measured_reason="")
+    for r in rows:
+        side = r["side"]
+        shown, fig, why = accuracy.verdict("cadence_spm", view, r["role"], fps)
+        value = float(cadence.get(side, float("nan")))
+        r.update(median=value if shown else float("nan"), q1=float("nan"), q3=float("nan"), sd=float("nan"),
+                 n_steps=int((steps.valid & np.isfinite(steps.step_time_s)
+                              & ((steps.side == side) | (side == "both"))).sum()),
+                 measurable=bool(shown and np.isfinite(value)),
+                 uncertainty=fig["p95_abs"] if fig else float("nan"),
+                 uncertainty_text=accuracy.describe(fig, "cadence_spm"),
+                 warning="" if shown or not np.isfinite(value) else _withheld_reason("cadence_spm", side, r["role"], why))
+    left, right, both = rows
+    diff = right["median"] - left["median"]
+    both["right_minus_left"] = diff if left["measurable"] and right["measurable"] else float("nan")
+    limit = both["asymmetry_error"] if np.isfinite(both["asymmetry_error"]) else np.inf
+    both["exceeds_sdd"] = bool(np.isfinite(both["right_minus_left"]) and abs(both["right_minus_left"]) > limit)
+    return rows
+
+
+def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near_side: str | None = None,
+              pelvis_measurable: bool = True, pelvis_reason: str = "") -> pd.DataFrame:
+    """The summary table (columns :data:`SUMMARY_COLUMNS`) for one analysed clip.
+
+    ``view``: side, rear or front; ``near_side``: in a side view, the runner's side nearer the camera.
+    ``pelvis_measurable``/``pelvis_reason``: whether this clip's pelvis line was tracked well enough
+    for pelvic drop, and if not, why (one sentence).
+    """
     specs = data()["metrics"]
     rows = []
     for name, spec in specs.items():
         if view not in spec["views"]:
             continue
         if name == "cadence_spm":
-            cad_rows = _metric_rows(name, spec, steps.assign(cadence_spm=np.nan), measurable=True,
-                                    not_measurable_reason="", approximate=False)
-            for r in cad_rows:
-                r["median"] = float(cadence.get(r["side"], float("nan")))
-                r["q1"] = r["q3"] = r["sd"] = float("nan")
-                r["n_steps"] = int((steps.valid & np.isfinite(steps.step_time_s)
-                                    & ((steps.side == r["side"]) | (r["side"] == "both"))).sum())
-                r["warning"] = ""
-            cad_rows[-1]["right_minus_left"] = cad_rows[1]["median"] - cad_rows[0]["median"]
-            rows += cad_rows
+            rows += _cadence_rows(spec, steps, cadence, view=view, fps=fps, near_side=near_side)
             continue
         if name not in steps.columns:
             continue
         pelvic = name.startswith("pelvic_drop")
-        measurable = pelvis_measurable if pelvic else bool(np.isfinite(steps[name].astype(float)).any())
-        reason = pelvis_reason if pelvic else "not measured (needs the runner's height)" if name.endswith("_cm") else "not measured"
-        validation = spec.get("validated", {"ok": True})
-        if measurable and not validation["ok"]:
-            # Measured per step (steps table, for research), but not accurate enough to report.
-            measurable, reason = False, f"not measurable from this video: {validation['text']}"
-        rows += _metric_rows(name, spec, steps, measurable=measurable, not_measurable_reason=reason,
-                             approximate=bool(spec.get("timing")) and fps < constant("timing_min_fps"))
+        if pelvic:
+            measured, reason = pelvis_measurable, pelvis_reason
+        else:
+            measured = bool(np.isfinite(pd.to_numeric(steps[name], errors="coerce")).any())
+            reason = "not measured (needs the runner's height)" if name.endswith("_cm") and not measured else ""
+        rows += _metric_rows(name, spec, steps, view=view, fps=fps, near_side=near_side, measured=measured,
+                             not_measured_reason=reason)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 

@@ -17,10 +17,12 @@ import numpy as np
 
 from .kinematics import RunnerModel
 from .params import SynthParams
+from .randomize import random_params
 from .scene import Scene
 from .truth import compute_truth, load_truth, write_truth
 
-__all__ = ["SynthParams", "RunnerModel", "render_clip", "compute_truth", "load_truth", "truth_path_for"]
+__all__ = ["SynthParams", "RunnerModel", "render_clip", "compute_truth", "load_truth", "truth_path_for",
+           "random_params"]
 
 
 def truth_path_for(video: str | Path) -> Path:
@@ -41,9 +43,9 @@ def render_frames(params: SynthParams, model: RunnerModel | None = None):
             yield scene.render(float(t), joints, i)
 
 
-def render_clip(params: SynthParams, path: str | Path, *, crf: int = 24,
+def render_clip(params: SynthParams, path: str | Path, *,
                 progress: Callable[[int, int], None] | None = None) -> tuple[Path, Path]:
-    """Render ``params`` to an H.264 mp4 at ``path`` and its truth JSON beside it.
+    """Render ``params`` to an H.264 mp4 at ``path`` (quality ``params.crf``) and its truth JSON beside it.
 
     Both files are written under temporary names and renamed when complete.
     """
@@ -59,7 +61,7 @@ def render_clip(params: SynthParams, path: str | Path, *, crf: int = 24,
         stream.width, stream.height = params.width, params.height
         stream.pix_fmt = "yuv420p"
         # One encoder thread and fixed settings: the same frames give the same bytes.
-        stream.options = {"crf": str(crf), "preset": "slow", "threads": "1", "tune": "film"}
+        stream.options = {"crf": str(params.crf), "preset": "slow", "threads": "1", "tune": "film"}
         stream.codec_context.thread_count = 1
         for i, rgb in enumerate(render_frames(params, model)):
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
@@ -74,3 +76,38 @@ def render_clip(params: SynthParams, path: str | Path, *, crf: int = 24,
     tmp.replace(path)
     truth_file = write_truth(truth, truth_path_for(path))
     return path, truth_file
+
+
+def random_clip_name(seed: int) -> str:
+    from .randomize import describe
+
+    return f"r{seed:05d}_{describe(random_params(seed))}"
+
+
+def _render_seed(folder: str, seed: int) -> str:
+    video = Path(folder) / f"{random_clip_name(seed)}.mp4"
+    if not (video.is_file() and truth_path_for(video).is_file()):
+        render_clip(random_params(seed), video)
+    return str(video)
+
+
+def render_random_set(folder: str | Path, seeds, *, workers: int | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Render the randomised runners of ``seeds`` (:func:`~gaitlab.synth.randomize.random_params`)
+    into ``folder``, one process per worker (default: one per core); clips already there are kept,
+    so an interrupted set can be completed. Returns the videos in seed order."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in seeds]
+    workers = max(1, min(workers or os.cpu_count() or 1, len(seeds)))
+    out: dict[int, Path] = {}
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_render_seed, str(folder), s): s for s in seeds}
+        for k, f in enumerate(as_completed(futures), 1):
+            out[futures[f]] = Path(f.result())
+            if progress is not None:
+                progress(k, len(seeds))
+    return [out[s] for s in seeds]

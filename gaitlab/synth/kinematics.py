@@ -47,25 +47,36 @@ LATERAL = {"left": -1.0, "right": 1.0}  # z sign of each side (z points to the r
 
 @dataclass(frozen=True)
 class Body:
-    """Segment dimensions in metres, scaled from stature (Winter 2009, Biomechanics and Motor
-    Control of Human Movement, anthropometric segment lengths as fractions of height)."""
+    """Segment dimensions in metres, scaled from stature. The default fractions are Winter's (2009,
+    Biomechanics and Motor Control of Human Movement, anthropometric segment lengths as fractions of
+    height); randomised runners vary thigh, shank, foot, hip width and trunk."""
 
     height: float
+    thigh_fraction: float = 0.245
+    shank_fraction: float = 0.246
+    foot_fraction: float = 0.152
+    hip_width_fraction: float = 0.100
+    trunk_fraction: float = 0.288
+
+    @classmethod
+    def of(cls, p: SynthParams) -> "Body":
+        return cls(p.height_m, p.thigh_fraction, p.shank_fraction, p.foot_fraction, p.hip_width_fraction,
+                   p.trunk_fraction)
 
     @property
-    def thigh(self): return 0.245 * self.height
+    def thigh(self): return self.thigh_fraction * self.height
     @property
-    def shank(self): return 0.246 * self.height
+    def shank(self): return self.shank_fraction * self.height
     @property
-    def foot_length(self): return 0.152 * self.height
+    def foot_length(self): return self.foot_fraction * self.height
     @property
     def ankle_height(self): return 0.045 * self.height
     @property
     def foot_radius(self): return 0.024 * self.height
     @property
-    def hip_width(self): return 0.100 * self.height      # between hip joint centres
+    def hip_width(self): return self.hip_width_fraction * self.height  # between hip joint centres
     @property
-    def trunk(self): return 0.288 * self.height          # hip-joint midpoint to shoulder midpoint
+    def trunk(self): return self.trunk_fraction * self.height          # hip-joint midpoint to shoulder midpoint
     @property
     def shoulder_width(self): return 0.200 * self.height  # between shoulder joint centres
     @property
@@ -140,7 +151,7 @@ class RunnerModel:
 
     def __init__(self, params: SynthParams):
         self.p = params
-        self.body = Body(params.height_m)
+        self.body = Body.of(params)
         self.step_time = 60.0 / params.cadence_spm
         self.stride_time = 2 * self.step_time
         rng = np.random.default_rng(params.seed)

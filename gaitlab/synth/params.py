@@ -14,6 +14,15 @@ Per-side values accept one number (both sides) or a ``(left, right)`` pair. Sign
 
 Views: ``side_left`` (camera on the runner's left; the runner faces image-left), ``side_right``
 (faces image-right), ``rear`` (camera behind; runner's left is image-left) and ``front``.
+
+Body proportions are fractions of stature (defaults: Winter 2009, the segment table gaitlab's own
+cm conversion uses); ``girth`` scales every limb and trunk radius. ``appearance`` chooses the
+outfit (:data:`APPEARANCE_DEFAULTS`) and ``colours`` any material's RGB (0..1, names in
+:data:`gaitlab.synth.scene.MATERIALS`). ``lighting`` sets the lights (:data:`LIGHTING_DEFAULTS`).
+``camera_yaw_deg`` turns the camera about the runner off the ideal view (+ = toward the runner's
+front). ``noise_sigma`` (grey levels) and ``blur_sigma`` (pixels) imitate a phone sensor; ``crf``
+is the H.264 quality (higher = more compression).
+:func:`gaitlab.synth.randomize.random_params` draws all of these from a seed.
 """
 
 from __future__ import annotations
@@ -22,6 +31,22 @@ from dataclasses import asdict, dataclass, field, fields
 
 VIEWS = ("side_left", "side_right", "rear", "front")
 FPS_CHOICES = (24, 25, 30, 50, 60, 120, 240)
+
+
+#: Outfit switches and their defaults.
+APPEARANCE_DEFAULTS = {
+    "tights": False,        # legs covered to the ankle in the ``tights`` colour
+    "loose_top": False,     # the top hangs over the waistband and the hips
+    "sleeves": "short",     # short | none | long
+    "hair": "short",        # short | long (a ponytail) | none
+    "socks": "crew",        # crew | low
+}
+#: Lights, relative to the camera: a key light (azimuth from the camera's viewing direction, + = from
+#: the image's right; elevation above the horizon), a fill light from the camera, hemispherical
+#: ambient, an ``exposure`` factor on the whole image and an optional bright ``window`` on the
+#: wall behind the runner.
+LIGHTING_DEFAULTS = {"key_azimuth_deg": None, "key_elevation_deg": None, "key_power": 0.55,
+                     "fill_power": 0.25, "ambient": 0.32, "exposure": 1.0, "window": False}
 
 
 def _pair(value) -> tuple[float, float]:
@@ -58,10 +83,23 @@ class SynthParams:
     height: int = 480
     fps: float = 60.0
     duration_s: float = 6.0
+    camera_yaw_deg: float = 0.0
+    # body (fractions of stature) and look
+    thigh_fraction: float = 0.245
+    shank_fraction: float = 0.246
+    foot_fraction: float = 0.152
+    hip_width_fraction: float = 0.100
+    trunk_fraction: float = 0.288
+    girth: float = 1.0
+    appearance: dict = field(default_factory=dict)
+    lighting: dict = field(default_factory=dict)
     # rendering
     seed: int = 0
     supersample: int = 2
     colours: dict = field(default_factory=dict)
+    noise_sigma: float = 0.0
+    blur_sigma: float = 0.0
+    crf: int = 24
 
     def __post_init__(self):
         for name in ("overstride_cm", "pelvic_drop_deg", "knee_valgus_deg", "foot_angle_ic_deg"):
@@ -84,6 +122,26 @@ class SynthParams:
             raise ValueError("duration_s must be within 0.5-600 s")
         if self.supersample not in (1, 2, 3):
             raise ValueError("supersample must be 1, 2 or 3")
+        if not (0.38 <= self.thigh_fraction + self.shank_fraction <= 0.58):
+            raise ValueError("thigh and shank together must be 0.38-0.58 of the stature")
+        if not 0.6 <= self.girth <= 1.6:
+            raise ValueError("girth must be within 0.6-1.6")
+        if abs(self.camera_yaw_deg) > 45:
+            raise ValueError("camera_yaw_deg must be within +-45")
+        if not 0 <= self.crf <= 51:
+            raise ValueError("crf must be within 0-51")
+        for name, known in (("appearance", APPEARANCE_DEFAULTS), ("lighting", LIGHTING_DEFAULTS)):
+            unknown = set(getattr(self, name)) - set(known)
+            if unknown:
+                raise ValueError(f"unknown {name} keys: {', '.join(sorted(unknown))}")
+
+    def look(self, key: str):
+        """An appearance setting (its default when not given)."""
+        return self.appearance.get(key, APPEARANCE_DEFAULTS[key])
+
+    def light(self, key: str):
+        """A lighting setting (its default when not given)."""
+        return self.lighting.get(key, LIGHTING_DEFAULTS[key])
 
     @property
     def n_frames(self) -> int:

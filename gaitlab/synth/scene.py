@@ -32,6 +32,8 @@ MATERIALS = {
     "sock": (0.92, 0.92, 0.90),
     "shoe": (0.30, 0.42, 0.62),
     "sole": (0.90, 0.90, 0.88),
+    "tights": (0.08, 0.08, 0.10),
+    "window": (0.97, 0.97, 0.95),
 }
 MATERIAL_ID = {name: i + 1 for i, name in enumerate(MATERIALS)}
 
@@ -52,6 +54,11 @@ def make_camera(p: SynthParams, body_height: float) -> Camera:
         "rear": np.array([-d, p.camera_height_m, 0.0]),
         "front": np.array([d, p.camera_height_m, 0.0]),
     }[p.view]
+    if p.camera_yaw_deg:
+        # Round the runner about the vertical axis, + = counter-clockwise seen from above.
+        a = np.radians(p.camera_yaw_deg)
+        x, z = pos[0], pos[2]
+        pos = np.array([x * np.cos(a) + z * np.sin(a), pos[1], -x * np.sin(a) + z * np.cos(a)])
     return Camera(position=pos, target=target, width=p.width, height=p.height,
                   vertical_fov_deg=fov, roll_deg=p.camera_roll_deg)
 
@@ -70,8 +77,18 @@ class Scene:
         self.albedo = self._palette(rng)
         self._build_background(rng)
         r, u, f = self.camera.basis()
-        self.lights = [np.array([0.0, 1.0, 0.0]) * 0.8 - f * 0.6 + r * 0.3, -f + np.array([0, 0.3, 0])]
-        self.light_power = [0.55, 0.25]
+        az, el = params.light("key_azimuth_deg"), params.light("key_elevation_deg")
+        if az is None or el is None:
+            key = np.array([0.0, 1.0, 0.0]) * 0.8 - f * 0.6 + r * 0.3
+        else:
+            az, el = np.radians(az), np.radians(el)
+            horizontal = -np.cos(az) * f + np.sin(az) * r
+            horizontal[1] = 0.0
+            key = np.cos(el) * horizontal / max(np.linalg.norm(horizontal), 1e-9) + np.sin(el) * np.array([0.0, 1.0, 0.0])
+        self.lights = [key, -f + np.array([0, 0.3, 0])]
+        self.light_power = [params.light("key_power"), params.light("fill_power")]
+        self.ambient = params.light("ambient")
+        self.girth = params.girth
         self._prepare_background_shading()
 
     # -- materials ---------------------------------------------------------------------------
@@ -132,6 +149,9 @@ class Scene:
             pw, ph = rng.uniform(0.3, 0.6), rng.uniform(0.4, 0.7)
             poster = on_wall & (np.abs(lateral - cx) < pw / 2) & (np.abs(p[..., 1] - cy) < ph / 2)
             material[poster] = MATERIAL_ID["poster"]
+        if self.p.light("window"):
+            # A bright window on the wall behind the runner: the runner is seen against the light.
+            material[on_wall & (np.abs(lateral - 0.35) < 0.7) & (p[..., 1] > 0.9) & (p[..., 1] < 2.2)] = MATERIAL_ID["window"]
         self.bg_depth, self.bg_normal, self.bg_material = depth, normal, material
         self.bg_point = p
         self.belt_mask = material == MATERIAL_ID["belt"]
@@ -143,7 +163,10 @@ class Scene:
     # -- body ------------------------------------------------------------------------------
     def _draw_body(self, canvas: Canvas, j: dict, i: int):
         s = self.body.height / 1.75
+        g = s * self.girth  # limb and trunk radii
         M = MATERIAL_ID
+        look = self.p.look
+        leg_skin = M["tights"] if look("tights") else M["skin"]
         P = {k: v[i] for k, v in j.items() if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[1] == 3}
         pelvis = P["pelvis"]
         axis = P["trunk_axis"]
@@ -161,16 +184,23 @@ class Scene:
         trunk = self.body.trunk
 
         # Pelvis and shorts (the pelvis ellipsoid follows the pelvis's own obliquity and rotation).
-        canvas.ellipsoid(pelvis + 0.05 * s * up_p, pelvis_rot, np.array([0.115, 0.12, 0.175]) * s, M["shorts"])
-        canvas.ellipsoid(pelvis + 0.145 * s * up_p, pelvis_rot, np.array([0.118, 0.022, 0.172]) * s, M["waistband"])
+        canvas.ellipsoid(pelvis + 0.05 * s * up_p, pelvis_rot, np.array([0.115, 0.12, 0.175]) * g, M["shorts"])
+        canvas.ellipsoid(pelvis + 0.145 * s * up_p, pelvis_rot, np.array([0.118, 0.022, 0.172]) * g, M["waistband"])
         # Trunk: abdomen and chest.
-        canvas.ellipsoid(pelvis + 0.40 * trunk * axis, chest_rot, np.array([0.105, 0.20, 0.155]) * s, M["shirt"])
-        canvas.ellipsoid(pelvis + 0.72 * trunk * axis, chest_rot, np.array([0.115, 0.20, 0.175]) * s, M["shirt"])
+        canvas.ellipsoid(pelvis + 0.40 * trunk * axis, chest_rot, np.array([0.105, 0.20, 0.155]) * g, M["shirt"])
+        canvas.ellipsoid(pelvis + 0.72 * trunk * axis, chest_rot, np.array([0.115, 0.20, 0.175]) * g, M["shirt"])
+        if look("loose_top"):
+            # A loose top hangs from the chest over the waistband and the top of the hips.
+            canvas.ellipsoid(pelvis + 0.22 * trunk * axis, chest_rot, np.array([0.128, 0.23, 0.188]) * g, M["shirt"])
         # Neck and head.
         canvas.capsule(P["shoulder_centre"], P["neck"] + 0.03 * s * axis, 0.050 * s, M["skin"])
         canvas.ellipsoid(P["head"], chest_rot, np.array([0.095, 0.115, 0.082]) * s, M["skin"])
-        canvas.ellipsoid(P["head"] + (-0.015 * sh_fwd + 0.03 * axis) * s, chest_rot,
-                         np.array([0.098, 0.105, 0.085]) * s, M["hair"])
+        if look("hair") != "none":
+            canvas.ellipsoid(P["head"] + (-0.015 * sh_fwd + 0.03 * axis) * s, chest_rot,
+                             np.array([0.098, 0.105, 0.085]) * s, M["hair"])
+        if look("hair") == "long":
+            canvas.ellipsoid(P["head"] + (-0.10 * sh_fwd - 0.06 * axis) * s, chest_rot,
+                             np.array([0.035, 0.10, 0.035]) * s, M["hair"])
         # Face, so that front and back views are unambiguous: eyes, brows, nose, mouth, ears.
         side_axis = chest_rot[:, 2]
         face = P["head"] + 0.078 * s * sh_fwd
@@ -188,10 +218,11 @@ class Scene:
         for side in SIDES:
             hip, knee, ankle = P[f"{side}_hip"], P[f"{side}_knee"], P[f"{side}_ankle"]
             # Legs: shorts leg, thigh, shank, sock, shoe.
-            canvas.capsule(hip, hip + 0.38 * (knee - hip), 0.083 * s, M["shorts"])
-            canvas.capsule(hip, knee, 0.066 * s, M["skin"])
-            canvas.capsule(knee, ankle + 0.05 * s * (knee - ankle) / np.linalg.norm(knee - ankle), 0.050 * s, M["skin"])
-            canvas.capsule(ankle, ankle + 0.10 * (knee - ankle), 0.046 * s, M["sock"])
+            canvas.capsule(hip, hip + 0.38 * (knee - hip), 0.083 * g, M["shorts"])
+            canvas.capsule(hip, knee, 0.066 * g, leg_skin)
+            canvas.capsule(knee, ankle + 0.05 * s * (knee - ankle) / np.linalg.norm(knee - ankle), 0.050 * g, leg_skin)
+            sock = 0.10 if look("socks") == "crew" else 0.03
+            canvas.capsule(ankle, ankle + sock * (knee - ankle), 0.046 * s * max(self.girth, 1.0) ** 0.5, M["sock"])
             hc, tc = P[f"{side}_heel_centre"], P[f"{side}_toe_centre"]
             r = self.body.foot_radius
             along = (tc - hc) / np.linalg.norm(tc - hc)
@@ -208,17 +239,23 @@ class Scene:
             canvas.capsule(hc + 0.55 * r * down, tc + 0.75 * r * down, 0.45 * r, M["sole"])
             # Arms: shoulder, sleeve, upper arm, forearm, hand.
             sh, el, wr = P[f"{side}_shoulder"], P[f"{side}_elbow"], P[f"{side}_wrist"]
-            canvas.ellipsoid(sh, chest_rot, np.array([0.065, 0.06, 0.06]) * s, M["shirt"])
-            canvas.capsule(sh, sh + 0.40 * (el - sh), 0.054 * s, M["shirt"])
-            canvas.capsule(sh, el, 0.043 * s, M["skin"])
-            canvas.capsule(el, wr, 0.036 * s, M["skin"])
+            canvas.ellipsoid(sh, chest_rot, np.array([0.065, 0.06, 0.06]) * g, M["shirt"])
+            sleeves = look("sleeves")
+            if sleeves != "none":
+                canvas.capsule(sh, sh + (1.0 if sleeves == "long" else 0.40) * (el - sh), 0.054 * g, M["shirt"])
+            if sleeves == "long":
+                canvas.capsule(el, el + 0.9 * (wr - el), 0.045 * g, M["shirt"])
+            canvas.capsule(sh, el, 0.043 * g, M["skin"])
+            canvas.capsule(el, wr, 0.036 * g, M["skin"])
             dirn = (wr - el) / np.linalg.norm(wr - el)
             canvas.ellipsoid(wr + 0.045 * s * dirn, chest_rot, np.array([0.045, 0.045, 0.03]) * s, M["skin"])
 
     def _prepare_background_shading(self):
         """Shade the static background once; per frame only the belt texture and shadows change."""
         albedo = self.albedo[self.bg_material] * self.bg_texture[..., None]
-        self.bg_rgb = shade(self.bg_normal, albedo, self.lights, self.light_power)
+        self.bg_rgb = shade(self.bg_normal, albedo, self.lights, self.light_power, ambient=self.ambient)
+        window = self.bg_material == MATERIAL_ID["window"]
+        self.bg_rgb[window] = self.albedo[MATERIAL_ID["window"]] / max(self.p.light("exposure"), 1e-3)
         belt = self.belt_mask
         self.belt_idx = np.nonzero(belt)
         self.belt_x = self.bg_point[belt][:, 0]
@@ -252,13 +289,21 @@ class Scene:
         img[self.ground_idx] *= (1.0 - shadow)[:, None]
         # The runner.
         body = canvas.material != self.bg_material
-        colour = shade(canvas.normal[body], self.albedo[canvas.material[body]], self.lights, self.light_power)
+        colour = shade(canvas.normal[body], self.albedo[canvas.material[body]], self.lights, self.light_power,
+                       ambient=self.ambient)
         # The far side of the body lies in the near side's shadow: dim it with depth behind the pelvis.
         pelvis_depth = float(np.linalg.norm(joints["pelvis"][i] - self.camera.position))
         behind = canvas.depth[body] - pelvis_depth
         colour *= np.clip(1.0 - 1.6 * behind, 0.55, 1.0)[:, None]
         img[body] = colour
-        img = np.clip(img * 255.0, 0, 255)
+        exposure = self.p.light("exposure")
+        img = np.clip(img * (255.0 * exposure), 0, 255)
         if self.scale > 1:
             img = cv2.resize(img, (self.p.width, self.p.height), interpolation=cv2.INTER_AREA)
+        if self.p.blur_sigma > 0:
+            img = cv2.GaussianBlur(img, (0, 0), self.p.blur_sigma)
+        if self.p.noise_sigma > 0:
+            # Sensor noise, seeded per frame so the same parameters give the same pixels.
+            noise_rng = np.random.default_rng((self.p.seed, i, int(round(t * 1e6))))
+            img = img + noise_rng.normal(0.0, self.p.noise_sigma, img.shape).astype(np.float32)
         return np.clip(np.round(img), 0, 255).astype(np.uint8)

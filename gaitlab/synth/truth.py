@@ -57,12 +57,14 @@ STEP_FIELDS = {
     "shank_angle_deg_exact": "the same at the exact IC time (the shank turns several degrees per frame "
                              "once the foot is down)",
     "knee_flexion_ic_deg": "3D knee flexion at the IC frame",
+    "knee_flexion_ic_deg_exact": "the same at the exact IC time",
     "peak_knee_flexion_deg": "3D knee flexion, maximum over the stance frames",
     "peak_knee_flexion_frame": "",
     "foot_angle_ic_deg": "sole angle to the belt at the IC frame, + = toes up",
     "pelvic_drop_deg": "3D pelvic obliquity at the midstance frame, + = swing side lower",
     "pelvic_drop_peak_deg": "3D obliquity, maximum over the stance frames",
     "pelvic_drop_2d_deg": "tilt of the projected hip joint centres at the midstance frame, camera roll removed",
+    "pelvic_drop_2d_peak_deg": "the same, maximum over the stance frames",
     "knee_fppa_deg": "frontal plane projection angle of the projected joint centres at the peak knee "
                      "flexion frame (rear/front views; orthographic rear projection for side views), + = valgus",
     "hip_adduction_deg": "femur from vertical in the same projection, + = knee medial of hip",
@@ -137,7 +139,8 @@ def compute_truth(params: SynthParams, model: RunnerModel | None = None) -> dict
             fppa = fppa_deg(f2["hip"], f2["knee"], f2["ankle"], f2["other_hip"])
             hadd = frontal_inclination_deg(f2["hip"], f2["knee"], f2["other_hip"])
             ms = f_ms - f_ic
-            drop2d = float(tilt_deg(f2["hip"][ms], f2["other_hip"][ms]))
+            drop2d_all = tilt_deg(f2["hip"], f2["other_hip"])
+            drop2d = float(drop2d_all[ms])
             # Vertical oscillation over the step.
             tt = np.linspace(t_ic, t_ic + model.step_time, 200)
             py = model.pelvis_height(tt)
@@ -153,12 +156,14 @@ def compute_truth(params: SynthParams, model: RunnerModel | None = None) -> dict
                 "shank_angle_deg": _shank_angle_deg(L),
                 "shank_angle_deg_exact": _shank_angle_deg(exact),
                 "knee_flexion_ic_deg": round(float(flex[0]), 3),
+                "knee_flexion_ic_deg_exact": round(float(flexion_deg(exact["hip"], exact["knee"], exact["ankle"])[0]), 3),
                 "peak_knee_flexion_deg": round(float(flex[i_pk]), 3),
                 "peak_knee_flexion_frame": int(stance_frames[i_pk]),
                 "foot_angle_ic_deg": round(float(np.degrees(L["foot_angle"][0])), 3),
                 "pelvic_drop_deg": round(obl_ms, 3),
                 "pelvic_drop_peak_deg": round(float(obl.max()), 3),
                 "pelvic_drop_2d_deg": round(drop2d, 3),
+                "pelvic_drop_2d_peak_deg": round(float(np.max(drop2d_all)), 3),
                 "knee_fppa_deg": round(float(fppa[i_pk]), 3),
                 "hip_adduction_deg": round(float(hadd[i_pk]), 3),
                 "vertical_oscillation_cm": round(100 * float(py.max() - py.min()), 3),
@@ -177,7 +182,8 @@ def compute_truth(params: SynthParams, model: RunnerModel | None = None) -> dict
                    "vertical_fov_deg": p.vertical_fov_deg, "focal_px": round(camera.focal_px, 4),
                    "roll_deg": p.camera_roll_deg},
         "body": {"height_m": body.height, "leg_length_m": round(leg, 5), "thigh_m": round(body.thigh, 5),
-                 "shank_m": round(body.shank, 5), "foot_length_m": round(body.foot_length, 5)},
+                 "shank_m": round(body.shank, 5), "foot_length_m": round(body.foot_length, 5),
+                 "hip_width_m": round(body.hip_width, 5), "trunk_m": round(body.trunk, 5)},
         "frames": {"joints_2d": joints_2d,
                    **{f"stance_{s}": j[f"{s}_stance"].astype(int).tolist() for s in SIDES}},
         "events": events,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .landmarks import Landmarks
-from .schema import KEYPOINT_INDEX, SIDES
+from ..landmarks import Landmarks
+from ..schema import KEYPOINT_INDEX, SIDES
 
 #: Truth point name -> BlazePose keypoint name.
 TRUTH_TO_BLAZEPOSE = {
