@@ -43,10 +43,13 @@ WIDTH_RANGE = (0.06, 0.5)
 #: An edge candidate is a colour step across the limb (CIE Lab gradient, OpenCV's 8-bit scaling,
 #: units per band pixel) at least this strong...
 MIN_EDGE = 6.0
-#: ... and the strongest within this many band pixels along its row (about a twentieth of the
-#: segment, a third of a shank's width). A shaded side darkens toward the silhouette in a ramp
+#: ... and the strongest within this many band pixels along its row (about a twentieth of
+#: the segment, a third of a shank's width). A shaded side darkens toward the silhouette in a ramp
 #: whose steps are weaker than the silhouette's own step close beyond them; the other leg's white
 #: shoe, a treadmill rail or any brighter edge farther out does not hide a nearer, fainter edge.
+#: (Measuring the strength against the row's strongest edge instead let the other foot's white
+#: shoe hide a dark-skinned shank's edge: the axis read 9-10 deg off on independently rendered
+#: runners.)
 EDGE_SPACING = 5
 #: Rows with an edge candidate within this many band pixels of the centre line give no run (the
 #: keypoint segment lies on the limb's edge or off the limb there).
@@ -92,17 +95,27 @@ def limb_edges(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The limb's edges in each row of a band (:func:`sample_band`): columns (left, right), -1 and
     the band width where that side's edge was not found.
 
-    An edge candidate is a colour step across the limb (CIE Lab gradient) at least
-    :data:`MIN_EDGE` strong that is the strongest within :data:`EDGE_SPACING` band pixels along
-    its row. The limb's edges are the candidates nearest the centre line on either side; rows
-    with a candidate within :data:`CENTRE_CLEAR` of the centre line give none.
+    An edge candidate is a colour step across the limb: a local maximum of the CIE Lab gradient
+    along the row, at least :data:`MIN_EDGE` strong, that stands on its own: going outward from it,
+    the gradient falls below half its strength before any stronger step within
+    :data:`EDGE_SPACING` band pixels. The limb's edges are the candidates nearest the centre line on
+    either side; rows with a candidate within :data:`CENTRE_CLEAR` of the centre line give none.
     """
     grad = colour_gradient(lab_blurred(band, 3), across=True)
     w = band.shape[1]
     c = w // 2
     cols = np.arange(w)
-    widest = cv2.dilate(grad, np.ones((1, 2 * EDGE_SPACING + 1), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    edge = (grad >= widest) & (grad >= MIN_EDGE)
+    edge = np.zeros_like(grad, bool)
+    edge[:, 1:-1] = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] > grad[:, 2:]) & (grad[:, 1:-1] >= MIN_EDGE)
+    # Outward is toward column 0 left of the centre line and toward the last column right of it.
+    padded = np.pad(grad, ((0, 0), (EDGE_SPACING, EDGE_SPACING)))
+    outward = np.where(cols < c, -1, 1)
+    fell = np.zeros_like(edge)
+    for d in range(1, EDGE_SPACING + 1):
+        beyond = padded[:, EDGE_SPACING + cols + d * outward]
+        within = padded[:, EDGE_SPACING + cols - d * outward]
+        edge &= (fell | (beyond <= grad)) & (within <= grad)
+        fell |= beyond < 0.5 * grad
     left = np.where(edge & (cols < c), cols, -1).max(axis=1)
     right = np.where(edge & (cols > c), cols, w).min(axis=1)
     # The segment must run inside the limb: a row with an edge on the centre line gives none.
@@ -132,13 +145,19 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     if ok.sum() < max(6, 0.2 * h):
         return nan
     y, mid = rows[ok], 0.5 * (left[ok] + right[ok])
-    keep = np.ones(y.size, bool)
+    # A robust start (Theil-Sen: the median slope over pairs of rows), so a run of rows where an
+    # edge jumped to something else beside the limb does not tilt the line, then least squares
+    # over the rows that agree with it.
+    i, j = np.triu_indices(y.size, k=1)
+    far = (y[j] - y[i]) >= 0.25 * h
+    slope = median((mid[j] - mid[i])[far] / (y[j] - y[i])[far]) if far.any() else 0.0
+    coef = (slope, median(mid - slope * y))
     for _ in range(3):
-        coef = line_fit(y[keep], mid[keep])
         res = np.abs(coef[0] * y + coef[1] - mid)
-        keep = res <= max(1.0, 2.5 * median(res[keep]))
+        keep = res <= max(1.0, 2.5 * median(res))
         if keep.sum() < 6:
             return nan
+        coef = line_fit(y[keep], mid[keep])
     if abs(coef[0]) > np.tan(np.radians(MAX_TURN_DEG)):
         return nan  # edges of something else that crosses the band (keypoints off the limb)
     quality = float(keep.sum() / h)

@@ -1,22 +1,25 @@
 """Frontal-plane metrics per step, from a rear (or front) view, computed for all steps at once.
 
 ==========================  ======================================================================
-pelvic_drop_deg             pelvis tilt at midstance relative to its tilt at initial contacts,
-                            + = the swing side lower (contralateral pelvic drop, Bramah 2018)
-pelvic_drop_peak_deg        the largest such drop between IC and TO
-knee_fppa_deg               frontal plane projection angle of the stance knee at the frame of
-                            deepest knee bend in stance: thigh (hip->knee) against the shank axis
-                            measured from the image (:mod:`gaitlab.image.limbs`), + = valgus
-shank_axis_measured         True when that shank axis was found (else the knee->ankle keypoints)
-hip_adduction_deg           stance femur (hip->knee) from vertical at the same frame, + = knee
-                            toward the midline
+pelvic_drop_deg             pelvis tilt at midstance relative to level (its tilt at mid-flight),
+                            + = the swing side lower (contralateral pelvic drop, Bramah 2018);
+                            NaN where the pelvis line was not tracked at midstance
+pelvic_drop_peak_deg        the largest such drop between IC and TO; NaN where the line was
+                            tracked in fewer than half of the stance's frames
+knee_fppa_deg               frontal plane projection angle of the stance knee at the deepest knee
+                            bend in stance (the midstance): thigh (hip keypoint -> knee on the shank
+                            axis) against the shank axis measured from the image
+                            (:mod:`gaitlab.image.limbs`), + = valgus; NaN where the shank's edges
+                            were found in fewer than half of the frames around it
+shank_axis_measured         True when that shank axis was found (so the two angles are given)
+hip_adduction_deg           stance femur (hip keypoint -> knee on the shank axis) from vertical
+                            at the same frames, + = knee toward the midline; NaN with the FPPA
 ==========================  ======================================================================
 
 Pelvic tilt comes from a per-frame signal (degrees, + = the runner's right side lower in the image),
 supplied by the caller: BlazePose's hip landmarks do not follow the pelvis (on rendered runners
 with exact truth the hip-line tilt followed 0.2-0.3 of the true drop), so :mod:`gaitlab.image.pelvis`
-measures the pelvis from the image. Drop is measured relative to the pelvis at initial contacts
-Drop is measured relative to the pelvis at mid-flight (:func:`pelvis_level_deg`), where it passes
+measures the pelvis from the image. Drop is measured relative to the pelvis at mid-flight (:func:`pelvis_level_deg`), where it passes
 through level, so a rolled camera and a constant pelvic obliquity cancel.
 
 The frame of deepest knee bend is the midstance, where the trunk is lowest
@@ -26,6 +29,11 @@ be read from behind, and the leg's length in the image does not stand in for it:
 ahead, farther from a camera behind, and perspective shortens the leg there more than the bend
 does (on independently rendered runners the shortest hip-to-ankle distance fell at initial
 contact, 7-9 frames at 60 fps before the deepest bend, where valgus had barely begun).
+The knee and hip angles need the shank's own edges: BlazePose's knee and ankle keypoints drift
+toward the midline and off the joint centres (at the same frames of independently rendered runners
+its hip, knee and ankle keypoints gave FPPAs of -4.4 to +6.4 deg for a true 0-12), so where the
+edges are not found the angles are not given rather than taken from the keypoints.
+
 2D FPPA is a proxy: it does not track 3D knee abduction and did not differ between runners with
 and without patellofemoral pain (about 4.0 vs 4.6 deg); report it beside pelvic drop and hip
 adduction, never as a lone flag.
@@ -65,8 +73,9 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
                     roll_deg: float = 0.0) -> pd.DataFrame:
     """Per-step frontal metrics (columns :data:`FRONTAL_COLUMNS`), one row per row of ``steps``.
 
-    ``pelvis_tilt_deg``: (T,) pelvis tilt per frame (+ = runner's right side lower), or None when
-    the pelvis could not be measured (pelvic drop columns are then NaN).
+    ``pelvis_tilt_deg``: (T,) pelvis tilt per frame (+ = runner's right side lower), NaN in frames
+    where it was not tracked, or None when the pelvis could not be measured (pelvic drop columns
+    are then NaN).
     ``roll_deg``: camera roll, used only for hip adduction (the other angles are relative).
     """
     n = lm.n_frames
@@ -96,18 +105,17 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     hip, knee, ankle = kp("hip", near), kp("knee", near), kp("ankle", near)
     other_hip = kp("hip", near, stance=False)
     # The shank as its own edges show it (BlazePose draws the ankles toward the midline), with the
-    # knee moved onto that axis; the keypoints where the edges were not found.
-    shank_dir, shank_centre, shank_measured = segment_directions(lm.frame_signals, "shank", near, knee, ankle)
+    # knee keypoint moved onto that axis: the frames where the edges were not found are left out.
+    shank_dir, shank_centre, found = segment_directions(lm.frame_signals, "shank", near, knee, ankle)
     unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
-    knee_joint = np.where(shank_measured[..., None],
-                          shank_centre + unit * np.sum((knee - shank_centre) * unit, axis=-1, keepdims=True), knee)
+    knee_joint = shank_centre + unit * np.sum((knee - shank_centre) * unit, axis=-1, keepdims=True)
+    shank_measured = has_to & (found.mean(axis=1) >= 0.5)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
-        fppa = np.nanmedian(fppa_deg(hip, knee_joint, knee_joint + shank_dir, other_hip), axis=1)
+        fppa = np.nanmedian(fppa_deg(hip, knee_joint, knee_joint + unit, other_hip), axis=1)
         adduction = np.nanmedian(frontal_inclination_deg(hip, knee_joint, other_hip, down), axis=1)
-    fppa = np.where(has_to, fppa, np.nan)
-    adduction = np.where(has_to, adduction, np.nan)
-    shank_measured = shank_measured.mean(axis=1) >= 0.5
+    fppa = np.where(shank_measured, fppa, np.nan)
+    adduction = np.where(shank_measured, adduction, np.nan)
 
     drop = np.full(len(steps), np.nan)
     drop_peak = np.full(len(steps), np.nan)
@@ -117,8 +125,11 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
         # Left stance: the right (swing) side drops, which is + tilt; right stance: - tilt.
         sign = np.where(is_left, 1.0, -1.0)
         drop = np.where(ms >= 0, sign * (tilt[np.clip(ms, 0, n - 1)] - level), np.nan)
-        win = np.where(mask, sign[:, None] * (tilt[idx] - level), -np.inf)
-        drop_peak = np.where(has_to, np.max(win, axis=1), np.nan)
+        win = np.where(mask, sign[:, None] * (tilt[idx] - level), np.nan)
+        tracked = np.isfinite(win).sum(axis=1) >= 0.5 * mask.sum(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            drop_peak = np.where(has_to & tracked, np.nanmax(np.where(mask, win, -np.inf), axis=1), np.nan)
         drop_peak = np.where(np.isfinite(drop_peak), drop_peak, np.nan)
 
     out = pd.DataFrame({
@@ -127,6 +138,6 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
         "knee_fppa_deg": fppa,
         "hip_adduction_deg": adduction,
         "deepest_knee_frame": deep,
-        "shank_axis_measured": shank_measured & has_to,
+        "shank_axis_measured": shank_measured,
     }, index=steps.index)
     return out[FRONTAL_COLUMNS]
