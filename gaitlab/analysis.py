@@ -253,6 +253,21 @@ def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: 
     return {"roll_deg": float(np.nanmedian(np.abs(t) * sign)), "method": "shoulder line, clip median"}
 
 
+def frontal_stage(clean: Landmarks, steps: pd.DataFrame, view: View) -> tuple[pd.DataFrame, dict]:
+    """Per-step frontal metrics of a rear or front view, with ``camera_roll`` and ``pelvis`` (the
+    checks of :func:`pelvis_verdict`) for the capture-quality record.
+
+    The camera roll comes from the waistband at mid-flight only where the pelvis line passed its
+    checks, else from the shoulder line (:func:`estimate_roll_frontal`); it levels hip adduction,
+    while the pelvic drop is relative to mid-flight and needs no roll."""
+    tilt, info = pelvis_tilt_signal(clean, view)
+    metrics = frontal_metrics(clean, steps, tilt)
+    info = pelvis_verdict(info, tilt, steps, metrics)
+    roll = estimate_roll_frontal(clean, tilt if info["measurable"] else None, steps, view)
+    metrics["hip_adduction_deg"] = frontal_metrics(clean, steps, None, roll_deg=roll["roll_deg"])["hip_adduction_deg"]
+    return metrics, {"camera_roll": roll, "pelvis": info}
+
+
 def clean_landmarks(lm: Landmarks, view: View) -> Landmarks:
     """The landmarks every event and metric is computed from: resampled to a steady rate (variable
     frame rate clips), leg swaps repaired, gaps filled, spikes removed, smoothed
@@ -309,11 +324,8 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     if view.kind == "side":
         metrics = sagittal_metrics(clean, steps, view.facing, height_m=runner.height_m)
     else:
-        tilt, pelvis_quality = pelvis_tilt_signal(clean, view)
-        roll = estimate_roll_frontal(clean, tilt, steps, view)
-        quality["camera_roll"] = roll
-        metrics = frontal_metrics(clean, steps, tilt, roll_deg=roll["roll_deg"])
-        quality["pelvis"] = pelvis_quality = pelvis_verdict(pelvis_quality, tilt, steps, metrics)
+        metrics, frontal_quality = frontal_stage(clean, steps, view)
+        quality.update(frontal_quality)
         not_measured = {m: shank_reason(steps, metrics) for m in ("knee_fppa_deg", "hip_adduction_deg")}
     quality["rhythm"] = rh
     table = pd.concat([steps, metrics], axis=1)
