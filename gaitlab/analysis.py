@@ -215,18 +215,18 @@ def pelvis_verdict(info: dict, tilt: np.ndarray | None, steps: pd.DataFrame, met
 
 def shank_reason(steps: pd.DataFrame, metrics: pd.DataFrame) -> str:
     """Why the knee FPPA and hip adduction are missing on a side, in one sentence: the shank's
-    edges were not found in the image (:mod:`gaitlab.image.limbs`) often enough on that side's
-    steps; empty when both sides have them."""
+    edges were not found in the image (:mod:`gaitlab.image.limbs`), clear of the other leg, often
+    enough on that side's steps; empty when both sides have them."""
     valid = steps.valid.to_numpy(bool)
     found = metrics.shank_axis_measured.to_numpy(bool)
     counts = {side: (int((valid & found & (steps.side == side).to_numpy()).sum()),
                      int((valid & (steps.side == side).to_numpy()).sum())) for side in ("left", "right")}
     if min(found for found, _ in counts.values()) > 0:
         return ""
-    return (f"the shank's edges were found in the image on {counts['left'][0]} of {counts['left'][1]} left and "
-            f"{counts['right'][0]} of {counts['right'][1]} right steps (legs of a colour close to what is behind "
-            f"them, or in shadow): film against a plain background that contrasts with the legs, lit from the "
-            f"camera's side")
+    return (f"the shank's edges were found in the image on only {counts['left'][0]} of {counts['left'][1]} left "
+            f"and {counts['right'][0]} of {counts['right'][1]} right steps (the legs crossing in the image at "
+            f"midstance, or legs of a colour close to what is behind them): film from directly behind against "
+            f"a plain background that contrasts with the legs")
 
 
 def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: pd.DataFrame, view: View) -> dict:

@@ -67,7 +67,7 @@ def test_shank_axis_follows_the_limb_whatever_lies_beside_it(case):
     axis = limb_axis(img, knee + (2, 3), ankle + (-5, 0))
     measured = np.degrees(np.arctan2(axis[0], axis[1]))
     print(f"{case['angle_deg']:+.1f} deg drawn: measured {measured:+.2f}, quality {axis[4]:.2f}")
-    assert abs(measured - case["angle_deg"]) <= 0.6
+    assert abs(measured - case["angle_deg"]) <= 1.0  # a third of what the FPPA needs
     assert axis[4] >= 0.8
 
 
@@ -107,7 +107,7 @@ def test_knee_angles_missing_on_a_side_say_why():
     steps = _steps(8)
     found = pd.DataFrame({"shank_axis_measured": (steps.side == "left").to_numpy()})
     reason = shank_reason(steps, found)
-    assert reason.startswith("the shank's edges were found in the image on 4 of 4 left and 0 of 4 right steps")
+    assert reason.startswith("the shank's edges were found in the image on only 4 of 4 left and 0 of 4 right steps")
     assert shank_reason(steps, found.assign(shank_axis_measured=True)) == ""
 
 

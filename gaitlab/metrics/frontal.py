@@ -10,7 +10,8 @@ knee_fppa_deg               frontal plane projection angle of the stance knee at
                             bend in stance (the midstance): thigh (hip keypoint -> knee on the shank
                             axis) against the shank axis measured from the image
                             (:mod:`gaitlab.image.limbs`), + = valgus; NaN where the shank's edges
-                            were found in fewer than half of the frames around it
+                            were found, clear of the other leg (:func:`legs_overlap`), in fewer
+                            than half of the frames around it
 shank_axis_measured         True when that shank axis was found (so the two angles are given)
 hip_adduction_deg           stance femur (hip keypoint -> knee on the shank axis) from vertical
                             at the same frames, + = knee toward the midline; NaN with the FPPA
@@ -51,9 +52,17 @@ from ..landmarks import Landmarks
 from ..image.limbs import segment_directions
 from .sagittal import window_index
 
-#: FPPA and hip adduction are the median over the frames within this many seconds of the deepest
-#: knee bend.
-FPPA_HALF_WINDOW_S = 0.035
+#: FPPA and hip adduction are the median over the frames within this fraction of the stance's
+#: duration either side of the deepest knee bend (whole frames, rounded down: the midstance frame
+#: alone at 30 fps, one either side at 60 fps, two at 120 fps). The knee's angle peaks there and
+#: falls off fast: on rendered runners it dropped to half within a quarter of the stance, so a
+#: fixed 35 ms window (a third of a 30 fps stance) read it 1-2 deg low.
+FPPA_HALF_WINDOW_STANCE = 0.1
+
+#: The other leg overlaps the stance shank in the image when one of its keypoints lies within this
+#: many shank lengths of it: a shank is about a fifth of its length wide, so the two limbs' outlines
+#: then overlap by half a width or more (a narrow step, or knees pulled together at midstance).
+OVERLAP_CLEARANCE = 0.15
 
 FRONTAL_COLUMNS = ["pelvic_drop_deg", "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg",
                    "deepest_knee_frame", "shank_axis_measured"]
@@ -67,6 +76,31 @@ def pelvis_level_deg(tilt: np.ndarray, midstance_frames: np.ndarray) -> float:
         return float(np.nanmedian(tilt))
     flight = ((ms[:-1] + ms[1:]) // 2).astype(int)
     return float(np.nanmedian(tilt[np.clip(flight, 0, tilt.size - 1)]))
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of points p from segments a-b (..., 2 each)."""
+    ab = b - a
+    t = np.clip(np.sum((p - a) * ab, -1) / np.maximum(np.sum(ab * ab, -1), 1e-9), 0.0, 1.0)
+    return np.linalg.norm(p - (a + t[..., None] * ab), axis=-1)
+
+
+def legs_overlap(lm: Landmarks, frames: np.ndarray, is_left: np.ndarray, knee: np.ndarray,
+                 ankle: np.ndarray) -> np.ndarray:
+    """True where the other leg (its knee, ankle, heel or toe keypoint) lies within
+    :data:`OVERLAP_CLEARANCE` shank lengths of the stance shank ``knee``-``ankle`` (rows of
+    ``frames``, one per step): there the other leg covers the shank's inner edge in the image and
+    the edge found may be the other leg's."""
+    n = lm.n_frames
+    f = np.clip(frames, 0, n - 1)
+    sel = (~is_left).reshape((-1,) + (1,) * (frames.ndim - 1) + (1,))  # the other leg's side
+    length = np.linalg.norm(ankle - knee, axis=-1)
+    near = np.zeros(frames.shape, bool)
+    for part in ("knee", "ankle", "heel", "foot_index"):
+        other = np.where(sel, lm.xy(f"left_{part}")[f], lm.xy(f"right_{part}")[f])
+        with np.errstate(invalid="ignore"):
+            near |= _segment_distance(other, knee, ankle) < OVERLAP_CLEARANCE * length
+    return near
 
 
 def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndarray | None,
@@ -99,14 +133,18 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     r = np.radians(roll_deg if np.isfinite(roll_deg) else 0.0)
     down = np.array([-np.sin(r), np.cos(r)])
     # The frames around the deepest bend, within the stance (one frame alone is noisy).
-    half = int(round(FPPA_HALF_WINDOW_S * lm.fps))
-    near = np.clip(np.maximum(deep, 0)[:, None] + np.arange(-half, half + 1), ic[:, None], stance_end[:, None])
+    half = np.floor(FPPA_HALF_WINDOW_STANCE * (stance_end - ic)).astype(int)
+    width = int(half.max(initial=0))
+    offsets = np.arange(-width, width + 1)
+    near = np.clip(np.maximum(deep, 0)[:, None] + np.clip(offsets[None, :], -half[:, None], half[:, None]),
+                   ic[:, None], stance_end[:, None])
     near = np.clip(near, 0, n - 1)
     hip, knee, ankle = kp("hip", near), kp("knee", near), kp("ankle", near)
     other_hip = kp("hip", near, stance=False)
     # The shank as its own edges show it (BlazePose draws the ankles toward the midline), with the
     # knee keypoint moved onto that axis: the frames where the edges were not found are left out.
     shank_dir, shank_centre, found = segment_directions(lm.frame_signals, "shank", near, knee, ankle)
+    found &= ~legs_overlap(lm, near, is_left, knee, ankle)
     unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
     knee_joint = shank_centre + unit * np.sum((knee - shank_centre) * unit, axis=-1, keepdims=True)
     shank_measured = has_to & (found.mean(axis=1) >= 0.5)
