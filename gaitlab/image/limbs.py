@@ -23,6 +23,8 @@ little toward the bulge.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -107,20 +109,28 @@ def limb_edges(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     cols = np.arange(w)
     edge = np.zeros_like(grad, bool)
     edge[:, 1:-1] = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] > grad[:, 2:]) & (grad[:, 1:-1] >= MIN_EDGE)
-    # Outward is toward column 0 left of the centre line and toward the last column right of it.
+    # For each candidate, the gradient 1..EDGE_SPACING pixels outward (toward column 0 left of the
+    # centre line, toward the last column right of it) and inward: (candidates, EDGE_SPACING).
+    rr, cc = np.nonzero(edge)
     padded = np.pad(grad, ((0, 0), (EDGE_SPACING, EDGE_SPACING)))
-    outward = np.where(cols < c, -1, 1)
-    fell = np.zeros_like(edge)
-    for d in range(1, EDGE_SPACING + 1):
-        beyond = padded[:, EDGE_SPACING + cols + d * outward]
-        within = padded[:, EDGE_SPACING + cols - d * outward]
-        edge &= (fell | (beyond <= grad)) & (within <= grad)
-        fell |= beyond < 0.5 * grad
+    step = np.arange(1, EDGE_SPACING + 1)[None, :] * np.where(cc < c, -1, 1)[:, None]
+    beyond = padded[rr[:, None], EDGE_SPACING + cc[:, None] + step]
+    within = padded[rr[:, None], EDGE_SPACING + cc[:, None] - step]
+    g = grad[rr, cc][:, None]
+    # Outward, a stronger step reached before the gradient fell below half: this one is its shoulder.
+    below = beyond < 0.5 * g
+    fell_before = (np.cumsum(below, axis=1) - below) > 0
+    edge[rr, cc] = ~((beyond > g) & ~fell_before).any(axis=1) & (within <= g).all(axis=1)
     left = np.where(edge & (cols < c), cols, -1).max(axis=1)
     right = np.where(edge & (cols > c), cols, w).min(axis=1)
     # The segment must run inside the limb: a row with an edge on the centre line gives none.
     inside = ~edge[:, c - CENTRE_CLEAR:c + CENTRE_CLEAR + 1].any(axis=1)
     return np.where(inside, left, -1), np.where(inside, right, w)
+
+
+@lru_cache(maxsize=None)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n, k=1)
 
 
 def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
@@ -148,7 +158,7 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     # A robust start (Theil-Sen: the median slope over pairs of rows), so a run of rows where an
     # edge jumped to something else beside the limb does not tilt the line, then least squares
     # over the rows that agree with it.
-    i, j = np.triu_indices(y.size, k=1)
+    i, j = _pairs(y.size)
     far = (y[j] - y[i]) >= 0.25 * h
     slope = median((mid[j] - mid[i])[far] / (y[j] - y[i])[far]) if far.any() else 0.0
     coef = (slope, median(mid - slope * y))
