@@ -257,12 +257,17 @@ def frontal_stage(clean: Landmarks, steps: pd.DataFrame, view: View) -> tuple[pd
     """Per-step frontal metrics of a rear or front view, with ``camera_roll`` and ``pelvis`` (the
     checks of :func:`pelvis_verdict`) for the capture-quality record.
 
-    The camera roll comes from the waistband at mid-flight only where the pelvis line passed its
-    checks, else from the shoulder line (:func:`estimate_roll_frontal`); it levels hip adduction,
-    while the pelvic drop is relative to mid-flight and needs no roll."""
+    Where the pelvis line did not pass its checks, the pelvic drop columns are NaN (the steps table
+    keeps no numbers the clip itself says are not the pelvis's). The camera roll comes from the
+    waistband at mid-flight only where the line passed, else from the shoulder line
+    (:func:`estimate_roll_frontal`); it levels hip adduction, while the pelvic drop is relative to
+    mid-flight and needs no roll."""
     tilt, info = pelvis_tilt_signal(clean, view)
     metrics = frontal_metrics(clean, steps, tilt)
     info = pelvis_verdict(info, tilt, steps, metrics)
+    if not info["measurable"]:
+        # The clip's own checks say the line is not the pelvis: its per-step values are not pelvic drop.
+        metrics[["pelvic_drop_deg", "pelvic_drop_peak_deg"]] = np.nan
     roll = estimate_roll_frontal(clean, tilt if info["measurable"] else None, steps, view)
     metrics["hip_adduction_deg"] = frontal_metrics(clean, steps, None, roll_deg=roll["roll_deg"])["hip_adduction_deg"]
     return metrics, {"camera_roll": roll, "pelvis": info}
