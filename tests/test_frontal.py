@@ -136,20 +136,28 @@ def test_pelvic_drop_follows_the_pelvis(ladder, metric):
     line seen is partly the top's hem (it followed about 0.8 of the drop here; 0.97 on the
     independently rendered runners). Ordered across the four levels, no sign flip; a clip whose line
     did not pass the pelvis checks says why in one sentence."""
-    level = [errors for (_, _, roll), (_, errors) in ladder.items() if not roll]
+    given = {}
     for (drop, valgus, roll), (result, errors) in ladder.items():
         pelvis = result.quality["pelvis"]
-        assert pelvis["measurable"] or (pelvis["reason"] and ". " not in pelvis["reason"]), pelvis
+        if not pelvis["measurable"]:  # withheld: one sentence why, and no per-step values
+            assert pelvis["reason"] and ". " not in pelvis["reason"], pelvis
+            assert result.steps[metric].isna().all()
+            print(f"drop {drop:2d} roll {roll:g}: withheld ({pelvis['reason']})")
+            continue
         for side in ("left", "right"):
             row = errors.loc[(metric, side)]
-            print(f"{metric} drop {drop:2d} roll {roll:g} {side}: measured {row.measured:5.1f}, truth {row.truth:5.1f}"
-                  f" ({'given' if pelvis['measurable'] else 'withheld'})")
-    gain, worst, measured, truth = _gain(level, metric)
-    print(f"{metric}: gain {gain:.2f}, largest error {worst:.1f} deg (needed {needed(metric)})")
+            print(f"{metric} drop {drop:2d} roll {roll:g} {side}: measured {row.measured:5.1f}, truth {row.truth:5.1f}")
+            if not roll:
+                given.setdefault(drop, []).append((row.measured, row.truth))
+    assert len(given) >= 3  # given on most of the ladder
+    values = np.array([v for drop in sorted(given) for v in given[drop]])
+    gain = float(np.polyfit(values[:, 1], values[:, 0], 1)[0])
+    print(f"{metric}: gain {gain:.2f}, largest error {np.max(np.abs(values[:, 0] - values[:, 1])):.1f} deg "
+          f"(needed {needed(metric)})")
     assert 0.7 <= gain <= 1.15
-    order = np.argsort(truth)
-    assert np.all(np.diff(measured[order][::2]) > 0)  # ordered across the four levels
-    assert np.all(measured[truth > 3] > 1.5)  # no sign flip
+    means = [np.mean([m for m, _ in given[drop]]) for drop in sorted(given)]
+    assert np.all(np.diff(means) > 0)  # ordered across the levels
+    assert np.all(values[values[:, 1] > 3, 0] > 1.5)  # no sign flip
 
 
 def test_camera_roll_is_estimated_and_does_not_move_the_drop(ladder):
@@ -172,7 +180,8 @@ def test_knee_angles_follow_valgus(ladder, metric):
     what the measure needs; its validated accuracy comes from gaitlab validate."""
     by_valgus, errors_seen = {}, []
     for (drop, valgus, roll), (result, errors) in ladder.items():
-        assert result.steps[result.steps.valid].shank_axis_measured.mean() >= 0.8
+        valid = result.steps[result.steps.valid]
+        assert (valid.groupby("side").shank_axis_measured.sum() >= 2).all()
         for side in ("left", "right"):
             row = errors.loc[(metric, side)]
             print(f"{metric} valgus {valgus:2d} roll {roll:g} {side}: {row.measured:5.1f}, truth {row.truth:5.1f}")

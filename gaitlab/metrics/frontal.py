@@ -64,6 +64,10 @@ FPPA_HALF_WINDOW_STANCE = 0.1
 #: then overlap by half a width or more (a narrow step, or knees pulled together at midstance).
 OVERLAP_CLEARANCE = 0.15
 
+#: At the deepest bend the stance shank runs down within this angle of the vertical (valgus and
+#: varus tilt it by 15 deg at most); a steeper one is not a stance shank (a wrong pose).
+MAX_SHANK_TILT_DEG = 30.0
+
 FRONTAL_COLUMNS = ["pelvic_drop_deg", "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg",
                    "deepest_knee_frame", "shank_axis_measured"]
 
@@ -146,12 +150,15 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     shank_dir, shank_centre, found = segment_directions(lm.frame_signals, "shank", near, knee, ankle)
     found &= ~legs_overlap(lm, near, is_left, knee, ankle)
     unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
+    # A stance shank seen from behind or in front runs down, near the vertical.
+    found &= np.sum(unit * down, axis=-1) >= np.cos(np.radians(MAX_SHANK_TILT_DEG))
     knee_joint = shank_centre + unit * np.sum((knee - shank_centre) * unit, axis=-1, keepdims=True)
     shank_measured = has_to & (found.mean(axis=1) >= 0.5)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN
-        fppa = np.nanmedian(fppa_deg(hip, knee_joint, knee_joint + unit, other_hip), axis=1)
-        adduction = np.nanmedian(frontal_inclination_deg(hip, knee_joint, other_hip, down), axis=1)
+        fppa = np.nanmedian(np.where(found, fppa_deg(hip, knee_joint, knee_joint + unit, other_hip), np.nan), axis=1)
+        adduction = np.nanmedian(np.where(found, frontal_inclination_deg(hip, knee_joint, other_hip, down), np.nan),
+                                 axis=1)
     fppa = np.where(shank_measured, fppa, np.nan)
     adduction = np.where(shank_measured, adduction, np.nan)
 
