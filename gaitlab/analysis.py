@@ -204,8 +204,9 @@ def pelvis_verdict(info: dict, tilt: np.ndarray | None, steps: pd.DataFrame, met
     if not level_sd <= PELVIS_MAX_LEVEL_SD_DEG:
         info.update(measurable=False, reason=(
             f"the line at the waist did not come back to the same level at each mid-flight (spread "
-            f"{level_sd:.1f} deg), so it does not follow the pelvis (a loose top hanging over the waistband, "
-            f"or hands crossing it): tuck the top in and film from behind"))
+            f"{level_sd:.1f} deg), so it does not follow the pelvis (no colour change at the waist, a top hanging "
+            f"over the waistband, or hands crossing it): wear a top that contrasts with the shorts, tucked in, "
+            f"and film from behind"))
     elif min(counts.values()) < PELVIS_MIN_STEPS:
         info.update(measurable=False, reason=(
             f"the waistband was followed through only {counts['left']} left and {counts['right']} right "

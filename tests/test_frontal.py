@@ -154,7 +154,7 @@ def test_pelvic_drop_follows_the_pelvis(ladder, metric):
     gain = float(np.polyfit(values[:, 1], values[:, 0], 1)[0])
     print(f"{metric}: gain {gain:.2f}, largest error {np.max(np.abs(values[:, 0] - values[:, 1])):.1f} deg "
           f"(needed {needed(metric)})")
-    assert 0.7 <= gain <= 1.15
+    assert 0.6 <= gain <= 1.15  # 0.71 (peak) and 0.83 (midstance) when written
     means = [np.mean([m for m, _ in given[drop]]) for drop in sorted(given)]
     assert np.all(np.diff(means) > 0)  # ordered across the levels
     assert np.all(values[values[:, 1] > 3, 0] > 1.5)  # no sign flip
@@ -194,7 +194,7 @@ def test_knee_angles_follow_valgus(ladder, metric):
     assert np.median(errors_seen) <= needed(metric) / 2
     if metric == "knee_fppa_deg":
         gain, _, _, _ = _gain([e for (_, _, r), (_, e) in ladder.items() if not r], metric)
-        assert 0.7 <= gain <= 1.2
+        assert 0.7 <= gain <= 1.2  # 0.78 when written
         for side in ("left", "right"):
             levels = [np.mean(by_valgus[(v, side)]) for v in (0, 6, 12)]
             assert levels[0] < levels[1] < levels[2], (side, levels)
