@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import shared_video
-from gaitlab.analysis import (PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_STEPS, analyze_landmarks, pelvis_verdict,
+from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_STEPS, analyze_landmarks, pelvis_verdict,
                               rhythm_by_shot, shank_reason)
 from gaitlab.image.limbs import limb_axis
 from gaitlab.references import data
@@ -102,6 +102,9 @@ def test_pelvis_is_reported_only_when_the_line_follows_the_pelvis():
     short = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, few)
     assert not short["measurable"] and short["steps_tracked"]["right"] < PELVIS_MIN_STEPS
     assert "1 right steps" in short["reason"]
+    # From the front the line at the waist is the top's hem: never given, whatever the checks say.
+    front = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, metrics, "front")
+    assert not front["measurable"] and front["reason"] == FRONT_PELVIS_REASON
 
 
 def test_knee_angles_missing_on_a_side_say_why():
