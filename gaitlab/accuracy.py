@@ -35,14 +35,21 @@ def fps_band(fps: float) -> str:
     return "<50" if fps < 50 else "50-90" if fps < 90 else ">=90"
 
 
+#: An accuracy file to use instead of the published one: a lab that ran ``gaitlab validate`` on its
+#: own clips (and ``python -m gaitlab.accuracy RUN --out FILE``) can point gaitlab at its figures.
+ENVIRONMENT = "GAITLAB_ACCURACY_FILE"
+
+
 @lru_cache(maxsize=None)
 def published() -> dict:
-    """The contents of ``data/accuracy.json`` (empty figures when it has none)."""
-    try:
-        text = resources.files("gaitlab").joinpath("data", FILE).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {"provenance": {}, "figures": [], "events": []}
-    return json.loads(text)
+    """The accuracy figures in use: ``data/accuracy.json``, or the file named by the environment
+    variable :data:`ENVIRONMENT`."""
+    import os
+
+    other = os.environ.get(ENVIRONMENT)
+    if other:
+        return json.loads(Path(other).read_text(encoding="utf-8"))
+    return json.loads(resources.files("gaitlab").joinpath("data", FILE).read_text(encoding="utf-8"))
 
 
 def figure(metric: str, view: str, role: str, fps: float, kind: str = "value") -> dict | None:
@@ -57,17 +64,25 @@ def figure(metric: str, view: str, role: str, fps: float, kind: str = "value") -
     return overall[0] if overall else None
 
 
-def needed(metric: str) -> float | None:
-    """The error a metric can have and still be useful (``accuracy_needed`` in references.json)."""
+def needed(metric: str, fps: float | None = None) -> float | None:
+    """The error a metric can have and still be useful (``accuracy_needed`` in references.json);
+    below the frame rate timing needs, a timing metric may have ``below_timing_fps`` and is printed
+    as approximate."""
+    from .references import constant
+
     spec = references()["metrics"].get(metric, {}).get("accuracy_needed")
-    return float(spec["value"]) if spec else None
+    if not spec:
+        return None
+    if fps is not None and "below_timing_fps" in spec and fps < constant("timing_min_fps"):
+        return float(spec["below_timing_fps"])
+    return float(spec["value"])
 
 
 def verdict(metric: str, view: str, role: str, fps: float, kind: str = "value") -> tuple[bool, dict | None, str]:
     """(shown, figure, reason withheld): shown only where the measured 95th-percentile error is
     within what the metric needs."""
     fig = figure(metric, view, role, fps, kind)
-    need = needed(metric)
+    need = needed(metric, fps)
     if fig is None:
         return False, None, "not validated for this view and side"
     if need is not None and not fig["p95_abs"] <= need:
@@ -80,6 +95,11 @@ def _decimals(metric: str) -> int:
     return int(references()["metrics"].get(metric, {}).get("decimals", 1)) + 1
 
 
+def rounded(fig: dict | None, metric: str) -> float:
+    """The 95th-percentile error of a figure at the precision the report prints (NaN without one)."""
+    return round(float(fig["p95_abs"]), _decimals(metric)) if fig else float("nan")
+
+
 def describe(fig: dict | None, metric: str) -> str:
     """The figure in words, for the report's typical-error column."""
     if fig is None:
@@ -87,7 +107,7 @@ def describe(fig: dict | None, metric: str) -> str:
     unit = references()["metrics"].get(metric, {}).get("unit", "")
     d = _decimals(metric)
     return (f"95 % of {fig['n_measured']} validation clips within {fig['p95_abs']:.{d}f} {unit} "
-            f"(median {fig['median_abs']:.{d}f}, bias {fig['bias']:+.{d}f})").replace("  ", " ")
+            f"(median {fig['median_abs']:.{d}f}, bias {_signed(fig['bias'], d)})").replace("  ", " ")
 
 
 def publish(runs, out: str | Path | None = None) -> dict:
@@ -123,15 +143,79 @@ def publish(runs, out: str | Path | None = None) -> dict:
     return doc
 
 
+README_BEGIN, README_END = "<!-- accuracy table: written by python -m gaitlab.accuracy --readme -->", "<!-- end of accuracy table -->"
+ROLE_TEXT = {"near": "near leg", "far": "far leg", "left": "left", "right": "right", "both": "both"}
+
+
+def _signed(value: float, decimals: int) -> str:
+    v = round(float(value), decimals) + 0.0
+    return f"{v:+.{decimals}f}" if v else f"{0:.{decimals}f}"
+
+
+def readme_table(doc: dict | None = None) -> str:
+    """The README's accuracy table, from accuracy.json: per metric, view and side role over all frame
+    rates, the 95th-percentile and median error of the printed value, the clips, and whether gaitlab
+    prints it (within what the measure needs)."""
+    doc = doc or published()
+    specs = references()["metrics"]
+    prov = doc.get("provenance", {})
+    runs = prov.get("runs", [])
+    sets = {}
+    for r in runs:
+        for name, n in r.get("sets", {}).items():
+            sets[name] = sets.get(name, 0) + n
+    head = (f"Measured by `gaitlab validate` on {prov.get('clips', 0)} clips no constant was tuned on "
+            f"({', '.join(f'{k}: {v}' for k, v in sets.items())}; commit {', '.join(sorted({r.get('commit', '?')[:10] for r in runs}))}, "
+            f"{', '.join(sorted({r.get('date_utc', '?')[:10] for r in runs}))}). Error = the printed value (the per-side "
+            f"median over a clip's steps) minus the truth; 'printed' = the 95th percentile is within what the measure needs.\n\n")
+    lines = ["| measure | view | side | clips | 95 % of clips within | median error | bias | needs | printed |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    order = {m: i for i, m in enumerate(specs)}
+    figs = [f for f in doc.get("figures", []) if f["fps_band"] == "all" and f["kind"] == "value" and f["metric"] in specs
+            and f.get("p95_abs") is not None]
+    figs.sort(key=lambda f: (order[f["metric"]], f["view"], f["role"]))
+    for f in figs:
+        spec = specs[f["metric"]]
+        d = int(spec.get("decimals", 1)) + 1
+        need = needed(f["metric"])
+        ok = need is not None and f["p95_abs"] <= need and f["n_measured"] >= MIN_CLIPS_PER_BAND
+        unit = f" {spec['unit']}" if spec["unit"] else ""
+        lines.append(f"| {spec['label']} | {f['view']} | {ROLE_TEXT.get(f['role'], f['role'])} | {f['n_measured']} | "
+                     f"{f['p95_abs']:.{d}f}{unit} | {f['median_abs']:.{d}f} | {_signed(f['bias'], d)} | {need:g}{unit} | "
+                     f"{'yes' if ok else 'no'} |")
+    ev = ["", "| event | view | side | contacts | missed | extra | swapped | bias (ms) | median error (ms) | within one frame |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+    for e in sorted((e for e in doc.get("events", []) if e["fps_band"] == "all" and e.get("bias_ms") is not None),
+                    key=lambda e: (e["event"], e["view"], e["role"])):
+        ev.append(f"| {e['event'].replace('_', ' ')} | {e['view']} | {ROLE_TEXT.get(e['role'], e['role'])} | {e['n_true']} | "
+                  f"{e['missed']} | {e['extra']} | {e['swapped']} | {_signed(e['bias_ms'], 0)} | {e['median_abs_ms']:.0f} | "
+                  f"{100 * e['within_1_frame']:.0f} % |")
+    return head + "\n".join(lines + ev) + "\n"
+
+
+def write_readme(path: str | Path, doc: dict | None = None) -> None:
+    """Replace the accuracy table between its markers in the README at ``path``."""
+    path = Path(path)
+    text = path.read_text()
+    start, end = text.index(README_BEGIN) + len(README_BEGIN), text.index(README_END)
+    path.write_text(text[:start] + "\n" + readme_table(doc) + text[end:])
+
+
 def main(argv=None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description="Write gaitlab/data/accuracy.json from gaitlab validate runs.")
-    ap.add_argument("runs", nargs="+", help="output folders of gaitlab validate (held-out sets only)")
+    ap.add_argument("runs", nargs="*", help="output folders of gaitlab validate (sets no constant was tuned on)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("data") / FILE))
+    ap.add_argument("--readme", default=None, help="also rewrite the accuracy table in this README")
     a = ap.parse_args(argv)
-    doc = publish(a.runs, a.out)
-    print(f"{a.out}: {len(doc['figures'])} figures from {doc['provenance']['clips']} clips")
+    doc = None
+    if a.runs:
+        doc = publish(a.runs, a.out)
+        print(f"{a.out}: {len(doc['figures'])} figures from {doc['provenance']['clips']} clips")
+    if a.readme:
+        write_readme(a.readme, doc)
+        print(f"{a.readme}: accuracy table rewritten")
     return 0
 
 

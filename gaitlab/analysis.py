@@ -18,7 +18,7 @@ from .metrics.sagittal import sagittal_metrics
 from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps, resample_uniform
 from .references import constant
 from .result import AnalysisResult
-from .steps import build_steps
+from .steps import build_steps, mark_implausible
 from .summary import summarize
 from .views import View, detect_view
 
@@ -35,15 +35,22 @@ def apply_capture_fps(lm: Landmarks, capture_fps: float | None) -> Landmarks:
     return lm.replace(time=lm.time * factor, attrs=attrs)
 
 
+#: Contacts further than this fraction of a step from the fitted contact line leave the cadence fit.
+CADENCE_OUTLIER_STEPS = 0.2
+#: The rhythm of the whole clip and the counted contacts should agree within this (steps/min).
+CADENCE_AGREEMENT_SPM = 1.0
+
+
 def cadence_from_steps(steps: pd.DataFrame, frontal: bool = False) -> dict:
     """Cadence (steps/min), overall and per stance side.
 
     Overall: the slope of contact time against step number, fitted by least squares over every
     valid contact, where each contact's step number is its time over the step period, rounded
-    (starting from the mean step time, refined three times).
-    With no contact missed this equals (last IC - first IC) / (number of steps); a missed contact
-    leaves a gap in the numbering instead of a doubled step time. Per side: 60 / the mean step time
-    of that side's valid steps (the step ending with that foot's contact).
+    (starting from the mean step time, refined three times); contacts further than
+    :data:`CADENCE_OUTLIER_STEPS` of a step from the fitted line (an extra contact, a mistimed one)
+    are left out of the fit. With no contact missed this equals (last IC - first IC) / (number of
+    steps); a missed contact leaves a gap in the numbering instead of a doubled step time. Per side:
+    60 / the mean step time of that side's valid steps (the step ending with that foot's contact).
     """
     out = {"both": float("nan"), "left": float("nan"), "right": float("nan")}
     ok = steps.valid & np.isfinite(steps.step_time_s)
@@ -53,9 +60,14 @@ def cadence_from_steps(steps: pd.DataFrame, frontal: bool = False) -> dict:
     anchor = "ic_time_s" if steps.ic_time_s.notna().all() and not frontal else "midstance_time_s"
     t = steps[anchor][steps.valid].dropna().to_numpy(float)
     if t.size >= 3:
+        keep = np.ones(t.size, bool)
         for _ in range(3):  # number the steps, refit the period, renumber
             k = np.round((t - t[0]) / period)
-            period = float(np.polyfit(k, t, 1)[0])
+            slope, offset = np.polyfit(k[keep], t[keep], 1)
+            period = float(slope)
+            keep = np.abs(t - (offset + slope * k)) <= CADENCE_OUTLIER_STEPS * period
+            if keep.sum() < 3:
+                break
     out["both"] = 60.0 / period
     for side in ("left", "right"):
         sel = ok & (steps.side == side)
@@ -334,7 +346,9 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     check_steps(steps)
     cadence = cadence_from_steps(steps, frontal=view.kind != "side")
 
-    quality = {"fps": fps, "view": view.to_dict(), "detected_fraction": float(lm.detected.mean())}
+    quality = {"fps": fps, "view": view.to_dict(), "detected_fraction": float(lm.detected.mean()),
+               "cadence_check": {"counted_spm": cadence["both"], "rhythm_spm": rh["cadence_spm"],
+                                 "agree": bool(abs(cadence["both"] - rh["cadence_spm"]) <= CADENCE_AGREEMENT_SPM)}}
     not_measured: dict = {}
     if view.kind == "side":
         metrics = sagittal_metrics(clean, steps, view.facing, height_m=runner.height_m)
@@ -343,11 +357,17 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
         quality.update(frontal_quality)
         not_measured = {m: shank_reason(steps, metrics) for m in ("knee_fppa_deg", "hip_adduction_deg")}
     quality["rhythm"] = rh
-    table = pd.concat([steps, metrics], axis=1)
+    table = mark_implausible(pd.concat([steps, metrics], axis=1), view.kind)
     pelvis = quality.get("pelvis", {})
     summary = summarize(table, view.kind, cadence, fps, near_side=view.near_side,
                         pelvis_measurable=pelvis.get("measurable", True), pelvis_reason=pelvis.get("reason", ""),
                         not_measured=not_measured)
+    check = quality["cadence_check"]
+    if not check["agree"]:
+        both = (summary.metric == "cadence_spm") & (summary.side == "both")
+        summary.loc[both, "warning"] = (
+            f"the counted contacts give {check['counted_spm']:.1f} steps/min and the rhythm of the whole clip "
+            f"{check['rhythm_spm']:.1f}: contacts were missed or mistimed; the counted value is shown")
     return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table, cadence=cadence,
                           quality=quality, summary=summary, runner=runner.to_dict(), config=config.to_dict())
 

@@ -33,7 +33,7 @@ from .steps import build_steps as _build_steps
 from .summary import summarize
 from .views import View, detect_view
 
-__all__ = ["estimate_pose", "load_landmarks", "save_landmarks", "detect_view", "clean_landmarks", "detect_events",
+__all__ = ["validate", "estimate_pose", "load_landmarks", "save_landmarks", "detect_view", "clean_landmarks", "detect_events",
            "build_steps", "compute_metrics", "summarize", "analyze", "analyze_landmarks", "write_report",
            "tidy_tables", "AnalysisResult", "AnalysisConfig", "RunnerInfo", "Landmarks", "View"]
 
@@ -114,3 +114,12 @@ def tidy_tables(results: dict[str, AnalysisResult]) -> dict[str, pd.DataFrame]:
 
     return {"steps": first(pd.concat(steps, ignore_index=True)) if steps else pd.DataFrame(),
             "summary": first(pd.concat(summary, ignore_index=True)) if summary else pd.DataFrame()}
+
+
+def validate(truth_sets, out: str | Path, **kwargs) -> dict:
+    """Run every clip of truth sets (folders or truth files of gaitlab's, the independent renderer's
+    or hand-marked formats) through the whole pipeline and write the error tables into ``out``;
+    returns them as DataFrames (see :func:`gaitlab.validation.run.validate`)."""
+    from .validation import validate as run
+
+    return run(truth_sets, out, **kwargs)

@@ -33,7 +33,8 @@ def _progress_bar(enabled: bool | None):
         if state["stage"] != stage:
             if state["bar"] is not None:
                 state["bar"].close()
-            state["bar"] = tqdm(total=total, desc=stage, unit="frame", file=sys.stderr,
+            unit = "frame" if stage.split(" ", 1)[0] in ("pose", "overlay", "render") else "part"
+            state["bar"] = tqdm(total=total, desc=stage, unit=unit, file=sys.stderr,
                                 dynamic_ncols=True, leave=False)
             state["stage"] = stage
         bar = state["bar"]
@@ -47,6 +48,35 @@ def _progress_bar(enabled: bool | None):
 
     update.close = close
     return update
+
+
+def _clinic_options(f):
+    """Runner and session details shown on the report (all optional)."""
+    options = [
+        click.option("--runner", "runner_file", type=click.Path(),
+                     help="A runner file (.toml or .json) with any of the fields below, reused between sessions; "
+                          "options given here win."),
+        click.option("--name", default=None, help="Runner's name or code, shown on the report."),
+        click.option("--height", default=None, help="Runner's height, e.g. 1.78 or 178cm: gives lengths in cm."),
+        click.option("--speed", default=None,
+                     help="Treadmill speed or pace: 12 (km/h), 12km/h, 3.3m/s, 7.5mph, 5:30/km, 8:50/mi (a bare 5:30 is per km)."),
+        click.option("--age", type=int, default=None, help="Runner's age in years."),
+        click.option("--sex", default=None, help="Runner's sex, as the clinic records it."),
+        click.option("--injured-side", type=click.Choice(["left", "right", "both", "none"], case_sensitive=False),
+                     default=None, help="Side of the complaint."),
+        click.option("--shoe", default=None, help="Shoe worn in the clip."),
+        click.option("--session", default=None, help="Session number or label, e.g. 3 or 'week 6'."),
+        click.option("--clinician", default=None, help="Clinician's name, shown on the report."),
+        click.option("--clinic", default=None, help="Clinic's name, shown on the report."),
+        click.option("--notes", default=None, help="Free-text notes for the report."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+CLINIC_FIELDS = ("runner_file", "name", "height", "speed", "age", "sex", "injured_side", "shoe", "session",
+                 "clinician", "clinic", "notes")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -66,10 +96,7 @@ def cli():
               help="Frame rate of OpenPose or AlphaPose keypoints given with --landmarks (they record no time).")
 @click.option("--model", type=click.Path(), default=None,
               help="A pose landmarker .task bundle to use instead of the bundled BlazePose full model.")
-@click.option("--name", default=None, help="Runner's name or code, shown on the report.")
-@click.option("--height", default=None, help="Runner's height, e.g. 1.78 or 178cm: gives lengths in cm.")
-@click.option("--speed", default=None, help="Treadmill speed, e.g. 12 (km/h), 12km/h or 3.3m/s.")
-@click.option("--notes", default=None, help="Free-text notes for the report.")
+@_clinic_options
 @click.option("--capture-fps", type=float, default=None,
               help="Frame rate the phone filmed at, for slow-motion clips (e.g. 240).")
 @click.option("--compare", type=click.Path(), default=None,
@@ -79,12 +106,13 @@ def cli():
               help="Also write the annotated overlay video (decodes and encodes the clip again). Default: off.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing gaitlab results folder.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: when a terminal).")
-def analyze(videos, out, landmarks, keypoints_fps, model, name, height, speed, notes, capture_fps, compare, report,
-            overlay, overwrite, progress):
+def analyze(videos, out, landmarks, keypoints_fps, model, capture_fps, compare, report, overlay, overwrite, progress,
+            **clinic):
     """Analyse VIDEOS of one session (e.g. a side and a rear clip of the same run): pose on every
     frame, gait events, metrics, clinician report, all into one results folder."""
     from pathlib import Path
 
+    from .clinic import runner_info
     from .config import AnalysisConfig
     from .errors import UsageError
     from .pipeline import analyze as run
@@ -92,7 +120,7 @@ def analyze(videos, out, landmarks, keypoints_fps, model, name, height, speed, n
 
     if not videos and not landmarks:
         raise UsageError("give a VIDEO, or --landmarks FILE from an earlier run")
-    runner = _runner_info(name, height, speed, notes)
+    runner = runner_info(**clinic)
     if capture_fps is not None and not 1 <= capture_fps <= 10000:
         raise UsageError("--capture-fps must be between 1 and 10000")
     first = Path((videos or landmarks)[0])
@@ -114,16 +142,18 @@ def analyze(videos, out, landmarks, keypoints_fps, model, name, height, speed, n
 @click.argument("results", type=click.Path())
 @click.option("--compare", type=click.Path(), default=None, help="Results folder of an earlier session of this runner.")
 @click.option("--overlay/--no-overlay", default=False, help="Also re-render the overlay video (needs the video). Default: off.")
-@click.option("--name", default=None, help="Runner's name or code (default: as recorded).")
-@click.option("--height", default=None, help="Runner's height (default: as recorded).")
-@click.option("--speed", default=None, help="Treadmill speed (default: as recorded).")
-@click.option("--notes", default=None, help="Notes (default: as recorded).")
-def report_command(results, compare, overlay, name, height, speed, notes):
-    """Re-render the clinician report of a RESULTS folder written by `gaitlab analyze`."""
+@_clinic_options
+def report_command(results, compare, overlay, **clinic):
+    """Re-render the clinician report of a RESULTS folder written by `gaitlab analyze`. Runner
+    details given here replace the recorded ones field by field."""
     from .pipeline import report as run
 
-    runner = _runner_info(name, height, speed, notes) if any(v is not None for v in (name, height, speed, notes)) else None
-    for path in run(results, compare=compare, overlay=overlay, runner=runner):
+    bar = _progress_bar(None)
+    try:
+        written = run(results, compare=compare, overlay=overlay, runner_changes=clinic, progress=bar)
+    finally:
+        bar.close()
+    for path in written:
         click.echo(f"wrote: {path}")
 
 
@@ -145,7 +175,9 @@ def batch(pattern, out, workers, scheduler, report, retry_failed, height, captur
 
     if workers is not None and workers < 1:
         raise UsageError("--workers must be at least 1")
-    height_m = _runner_info(None, height, None, None).height_m
+    from .clinic import runner_info
+
+    height_m = runner_info(height=height).height_m if height is not None else None
     bar = _progress_bar(progress)
     try:
         record = run_batch(pattern, out, workers=workers, scheduler=scheduler, report=report,
@@ -174,36 +206,6 @@ def info(model):
     click.echo(f"{'model sha256':22s} {m.sha256}")
     state = "bundled, verified" if m.bundled and m.sha256 == FULL_MODEL_SHA256 else "user-supplied"
     click.echo(f"{'model status':22s} {state}")
-
-
-def _parse_quantity(text: str, option: str, units: dict[str, float], default_unit: str) -> float:
-    """'178cm' -> 1.78 with units {'m': 1, 'cm': 0.01}; a bare number takes ``default_unit``."""
-    import re
-
-    from .errors import UsageError
-
-    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z/]*)\s*", text or "")
-    unit = (m.group(2).lower() if m else "") or default_unit
-    if not m or unit not in units:
-        raise UsageError(f"--{option} takes a number with an optional unit ({', '.join(units)}), got {text!r}")
-    return float(m.group(1)) * units[unit]
-
-
-def _runner_info(name, height, speed, notes):
-    from .config import RunnerInfo
-    from .errors import UsageError
-
-    height_m = None
-    if height is not None:
-        value = _parse_quantity(height, "height", {"m": 1.0, "cm": 0.01}, "m")
-        height_m = value / 100 if value > 3 else value  # a bare 178 means cm
-    speed_kmh = None
-    if speed is not None:
-        speed_kmh = _parse_quantity(speed, "speed", {"km/h": 1.0, "kmh": 1.0, "m/s": 3.6, "mph": 1.609344}, "km/h")
-    try:
-        return RunnerInfo(name=name, height_m=height_m, speed_kmh=speed_kmh, notes=notes)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _per_side(value: str, name: str):

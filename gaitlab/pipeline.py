@@ -59,17 +59,22 @@ def analyze_clip(video: str | None = None, *, landmarks: str | None = None, pose
         lm = estimate_pose(video, pose_config or PoseConfig(), info=info, progress=progress)
         timings["pose"] = time.perf_counter() - t
     t = time.perf_counter()
+    if progress is not None:
+        progress(0, 1, "analysis")
     result = analyze_landmarks(lm, runner or RunnerInfo(), config or AnalysisConfig())
+    if progress is not None:
+        progress(1, 1, "analysis")
     timings["analysis"] = time.perf_counter() - t
     return result, timings
 
 
 def _load_report_modules() -> None:
-    import fpdf  # noqa: F401
     import jinja2  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
 
     from .report import keyframes, pdf, plots  # noqa: F401
+
+    pdf.load()
 
 
 def clip_name(result: AnalysisResult, fallback: str) -> str:
@@ -125,7 +130,7 @@ def analyze(videos, out: str | Path, *, pose_config=None, landmarks=None, runner
     protect = [p for pair in inputs for p in pair if p] + ([str(compare)] if compare else [])
     results_dir = ResultsDir(out, overwrite=overwrite, protect=protect)
     results_dir.check()  # fail fast, before minutes of pose estimation
-    earlier = load_session(compare)[0] if compare else None
+    earlier, _, earlier_record = load_session(compare) if compare else (None, None, None)
     started = time.perf_counter()
     if report and videos:
         # The report's libraries load while the pose stage runs instead of after it.
@@ -133,10 +138,11 @@ def analyze(videos, out: str | Path, *, pose_config=None, landmarks=None, runner
     timings: dict[str, float] = {}
     results, names = [], []
     for video, lm_file in inputs:
+        label = Path(video or lm_file).name
         res, t = analyze_clip(video, landmarks=lm_file, pose_config=pose_config, runner=runner, config=config,
-                              progress=progress, landmarks_fps=landmarks_fps)
+                              progress=_named(progress, label), landmarks_fps=landmarks_fps)
         results.append(res)
-        names.append(clip_name(res, Path(video or lm_file).name))
+        names.append(clip_name(res, label))
         for k, v in t.items():
             timings[k] = timings.get(k, 0.0) + v
     folders = _clip_folders(names)
@@ -151,14 +157,21 @@ def analyze(videos, out: str | Path, *, pose_config=None, landmarks=None, runner
             from .report import write_report
 
             t = time.perf_counter()
-            write_report(results, names, tmp, runner=runner.to_dict(), earlier=earlier,
-                         videos=[v for v, _ in inputs], overlay=overlay)
+            write_report(results, names, tmp, runner=runner.to_dict(), earlier=earlier, earlier_record=earlier_record,
+                         videos=[v for v, _ in inputs], overlay=overlay, progress=progress)
             timings["report"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         outputs = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file()) + [RUN_RECORD]
         record = _run_record(results, names, [f for _, f in inputs], runner, config, timings, outputs)
         (tmp / RUN_RECORD).write_text(json.dumps(record, indent=2))
         return results_dir.commit()
+
+
+def _named(progress, clip: str):
+    """The progress callback with each stage label naming the clip ('pose side.mp4')."""
+    if progress is None:
+        return None
+    return lambda done, total, stage: progress(done, total, f"{stage} {clip}")
 
 
 def _clip_folders(names: list[str]) -> list[str]:
@@ -202,15 +215,28 @@ def clip_name_from_record(record: dict, folder: Path) -> str:
 
 
 def report(folder: str | Path, *, compare: str | Path | None = None, overlay: bool = False,
-           runner: RunnerInfo | None = None) -> list[Path]:
+           runner: RunnerInfo | None = None, runner_changes: dict | None = None, progress=None) -> list[Path]:
     """Re-render the report of a results folder (written next to its results), optionally set
     against an earlier session; returns the files written. Runner details default to the ones
-    recorded when the folder was analysed."""
+    recorded when the folder was analysed; ``runner_changes`` (the options of
+    :func:`gaitlab.clinic.runner_info`, None where not given) replace them field by field."""
+    from dataclasses import fields
+
     from .report import write_report
 
     results, names, record = load_session(folder)
-    earlier = load_session(compare)[0] if compare else None
-    details = runner.to_dict() if runner else record.get("runner") or results[0].runner
+    earlier, _, earlier_record = load_session(compare) if compare else (None, None, None)
+    details = runner.to_dict() if runner else dict(record.get("runner") or results[0].runner or {})
+    if runner_changes and any(v is not None for v in runner_changes.values()):
+        from .clinic import runner_info
+
+        given = {k: v for k, v in runner_info(**runner_changes).to_dict().items() if v is not None}
+        known = {f.name for f in fields(RunnerInfo)}
+        try:
+            details = RunnerInfo.from_dict({**{k: v for k, v in details.items() if k in known}, **given}).to_dict()
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     videos = [(c.get("video") or {}).get("path") for c in record.get("clips", [])] or None
-    written = write_report(results, names, folder, runner=details, earlier=earlier, videos=videos, overlay=overlay)
+    written = write_report(results, names, folder, runner=details, earlier=earlier, earlier_record=earlier_record,
+                           videos=videos, overlay=overlay, progress=progress)
     return list(written.values())

@@ -22,7 +22,19 @@ def constant(name: str) -> float:
 
 
 def source(key: str) -> str:
-    return data()["sources"][key]
+    """The full citation of a source: authors, year, title, journal, DOI (or where gaitlab's own
+    figures are)."""
+    return citation(data()["sources"][key])
+
+
+def citation(s: dict) -> str:
+    if s.get("where"):
+        return f"{s['authors']}. {s['title']}: see {s['where']}."
+    parts = [f"{s['authors']} ({s['year']}). {s['title'].rstrip('.?')}{'?' if s['title'].endswith('?') else '.'}",
+             f"{s['journal']}."]
+    if s.get("doi"):
+        parts.append(f"doi:{s['doi']}")
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)

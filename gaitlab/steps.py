@@ -115,3 +115,31 @@ def build_steps(events: pd.DataFrame, timing_event: str = "initial_contact") -> 
         "reason": reason.astype(str),
     })
     return steps[STEP_COLUMNS]
+
+
+def mark_implausible(table: pd.DataFrame, view: str = "side") -> pd.DataFrame:
+    """The steps table with every step whose values fall outside the per-step screens in
+    ``data/references.json`` (``plausible``) marked invalid, with the reason; valid steps only.
+
+    ``view``: contact times are screened in side views only. The screens catch what a misplaced keypoint or a wrong event produces (a 0.14 s contact, a
+    108 deg knee in stance, a leg suddenly longer than the runner's), not unusual running: their
+    ranges lie well outside what running produces. Marked steps stay in the table.
+    """
+    from .references import data
+
+    ranges = data()["plausible"]["ranges"]
+    out = table.copy()
+    values = {name: pd.to_numeric(out[name], errors="coerce") for name in ranges if name in out.columns}
+    if view == "side" and {"contact_time_s", "step_time_s"} <= set(out.columns):
+        # Contact times are measured from the side only (frontal contacts are placed, not seen).
+        values["contact_step_ratio"] = out.contact_time_s / out.step_time_s
+    reason = out.reason.to_numpy(object).copy()
+    for name, v in values.items():
+        r = ranges[name]
+        bad = (v < r["low"]) | (v > r["high"])
+        fill = out.valid.to_numpy() & bad.to_numpy() & (reason == "")
+        reason[fill] = [f"implausible {r['what']}: {x:.2f} (plausible {r['low']:g} to {r['high']:g})"
+                        for x in v.to_numpy()[fill]]
+    out["reason"] = reason.astype(str)
+    out["valid"] = out.valid & (out.reason == "")
+    return out

@@ -11,7 +11,8 @@ A value is printed (``measurable``) only where it was measured in this clip **an
 is within what the metric needs (``accuracy_needed``); otherwise ``warning`` says why in one
 sentence. The per-step values stay in the steps table for research either way. Right minus left is
 flagged (``exceeds_sdd``) only when both sides are printed and the difference exceeds both the
-smallest detectable difference and the measured error of a right-minus-left difference.
+smallest detectable difference and the measured error of a right-minus-left difference
+(``asymmetry_limit``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,18 @@ from . import accuracy
 from .references import constant, data
 
 SUMMARY_COLUMNS = ["metric", "label", "unit", "side", "role", "n_steps", "median", "q1", "q3", "sd",
-                   "right_minus_left", "exceeds_sdd", "sdd", "asymmetry_error", "uncertainty", "uncertainty_text",
+                   "right_minus_left", "exceeds_sdd", "sdd", "sdd_source", "asymmetry_error", "asymmetry_limit", "uncertainty", "uncertainty_text",
                    "reference_low", "reference_high", "reference_text", "reference_source",
                    "measurable", "warning"]
+
+
+def asymmetry_limit(sdd: float | None, asymmetry_error: float) -> float:
+    """The right-minus-left difference beyond which the sides probably differ: more than the
+    smallest detectable difference (where published) and more than gaitlab's measured error of a
+    right-minus-left difference (95th percentile); infinite where that error was not measured."""
+    if not np.isfinite(asymmetry_error):
+        return float("inf")
+    return max(float(sdd) if sdd is not None and np.isfinite(sdd) else 0.0, float(asymmetry_error))
 
 
 def _role(view: str, side: str, near_side: str | None) -> str:
@@ -56,6 +66,7 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
     ref = spec.get("reference", {})
     sdd = spec.get("sdd", {}).get("value")
     base = {"metric": name, "label": spec["label"], "unit": spec["unit"], "sdd": sdd,
+            "sdd_source": spec.get("sdd", {}).get("source", ""),
             "reference_low": ref.get("low"), "reference_high": ref.get("high"),
             "reference_text": ref.get("text", ""), "reference_source": ref.get("source", "")}
     min_steps = int(constant("min_steps_per_side"))
@@ -75,17 +86,17 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
             warning = _withheld_reason(name, side, role, why)
         else:
             if stats["n_steps"] < min_steps:
-                warning = (f"only {stats['n_steps']} steps on this side; reliable 2D measures average at least "
-                           f"{min_steps} steps per side")
+                warning = (f"only {stats['n_steps']} usable steps on this side (a reliable 2D average needs at "
+                           f"least {min_steps})")
             if timing_low_fps:
                 warning = (warning + "; " if warning else "") + "approximate below 60 fps (one frame is long against a contact)"
         printed[side] = shown
         if not shown:
             stats.update(median=float("nan"), q1=float("nan"), q3=float("nan"), sd=float("nan"))
         rows.append({**base, **stats, "side": side, "role": role, "right_minus_left": float("nan"),
-                     "exceeds_sdd": False, "asymmetry_error": float("nan"),
-                     "uncertainty": fig["p95_abs"] if fig else float("nan"),
-                     "uncertainty_text": accuracy.describe(fig, name), "measurable": shown, "warning": warning})
+                     "exceeds_sdd": False, "asymmetry_error": float("nan"), "asymmetry_limit": float("nan"),
+                     "uncertainty": accuracy.rounded(fig, name), "uncertainty_text": accuracy.describe(fig, name),
+                     "measurable": shown, "warning": warning})
     diff = rows[1]["median"] - rows[0]["median"]
     _, asym_fig, _ = accuracy.verdict(name, view, "both", fps, kind="right_minus_left")
     asym_error = asym_fig["p95_abs"] if asym_fig else float("nan")
@@ -94,11 +105,12 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
     pooled = pd.to_numeric(steps.loc[steps.valid & steps.side.isin(any_shown), name], errors="coerce") if measured \
         else pd.Series(dtype=float)
     pooled = pooled[np.isfinite(pooled)]
-    limit = max(sdd or 0.0, asym_error if np.isfinite(asym_error) else np.inf)
+    limit = asymmetry_limit(sdd, asym_error)
     rows.append({**base, **_stats(pooled), "side": "both", "role": "both",
                  "right_minus_left": diff if both_shown else float("nan"),
-                 "exceeds_sdd": bool(both_shown and sdd is not None and np.isfinite(diff) and abs(diff) > limit),
-                 "asymmetry_error": asym_error, "uncertainty": float("nan"), "uncertainty_text": "",
+                 "exceeds_sdd": bool(both_shown and np.isfinite(diff) and abs(diff) > limit),
+                 "asymmetry_error": asym_error, "asymmetry_limit": limit, "uncertainty": float("nan"),
+                 "uncertainty_text": "",
                  "measurable": bool(any_shown),
                  "warning": "" if any_shown else (rows[0]["warning"] or rows[1]["warning"])})
     return rows
@@ -116,13 +128,13 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
                  n_steps=int((steps.valid & np.isfinite(steps.step_time_s)
                               & ((steps.side == side) | (side == "both"))).sum()),
                  measurable=bool(shown and np.isfinite(value)),
-                 uncertainty=fig["p95_abs"] if fig else float("nan"),
+                 uncertainty=accuracy.rounded(fig, "cadence_spm"),
                  uncertainty_text=accuracy.describe(fig, "cadence_spm"),
                  warning="" if shown or not np.isfinite(value) else _withheld_reason("cadence_spm", side, r["role"], why))
     left, right, both = rows
     diff = right["median"] - left["median"]
     both["right_minus_left"] = diff if left["measurable"] and right["measurable"] else float("nan")
-    limit = both["asymmetry_error"] if np.isfinite(both["asymmetry_error"]) else np.inf
+    both["asymmetry_limit"] = limit = asymmetry_limit(both["sdd"], both["asymmetry_error"])
     both["exceeds_sdd"] = bool(np.isfinite(both["right_minus_left"]) and abs(both["right_minus_left"]) > limit)
     return rows
 
@@ -168,4 +180,25 @@ def foot_strike_counts(steps: pd.DataFrame) -> dict:
     for side in ("left", "right"):
         s = steps.loc[steps.valid & (steps.side == side), "foot_strike"]
         out[side] = {k: int((s == k).sum()) for k in ("rearfoot", "midfoot", "forefoot")}
+    return out
+
+
+def printed(summary: pd.DataFrame, metric: str, side: str | None = None) -> bool:
+    """Whether the summary prints ``metric`` (on ``side``, or on either side)."""
+    rows = summary[(summary.metric == metric) & (summary.side.isin(("left", "right")) if side is None
+                                                 else summary.side == side)]
+    return bool(rows.measurable.astype(bool).any())
+
+
+def printable_steps(steps: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """The steps table with each metric emptied (NaN) on the sides the summary does not print, so
+    what a report draws from single steps (key frames, plots, the overlay) never shows a value the
+    summary withholds."""
+    out = steps.copy()
+    for r in summary[summary.side.isin(("left", "right"))].itertuples():
+        if r.metric in out.columns and not bool(r.measurable) and r.metric != "cadence_spm":
+            out[r.metric] = out[r.metric].astype(float)
+            out.loc[out.side == r.side, r.metric] = np.nan
+            if r.metric == "foot_angle_ic_deg" and "foot_strike" in out.columns:
+                out.loc[out.side == r.side, "foot_strike"] = ""  # the class is read off the angle
     return out

@@ -13,6 +13,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("GAITLAB_SHARED_VIDEOS", ROOT.parent / "shared" / "videos"))
+#: The independent renderer's runners with exact truth (../shared/validation).
+VALIDATION = SHARED.parent / "validation"
+#: Every test poses a clip in as many stretches as ``gaitlab validate`` does, whatever the machine's
+#: cores, so the landmarks under test are the same on any machine and the same as validate's.
+from gaitlab.validation.run import POSE_CHUNKS  # noqa: E402
 SAMPLES = ROOT / "sample_videos"
 
 
@@ -24,15 +29,16 @@ def shared_video(name: str) -> Path:
 
 @pytest.fixture(scope="session")
 def pose_cache():
-    """``pose_cache(path)`` -> Landmarks, estimated once per path per test session."""
-    from gaitlab.pose.estimate import estimate_pose
+    """``pose_cache(path)`` -> Landmarks, estimated once per path per test session (in
+    :data:`POSE_CHUNKS` stretches)."""
+    from gaitlab.pose.estimate import PoseConfig, estimate_pose
 
     cache = {}
 
     def get(path):
         key = str(Path(path).resolve())
         if key not in cache:
-            cache[key] = estimate_pose(key)
+            cache[key] = estimate_pose(key, PoseConfig(chunks=POSE_CHUNKS))
         return cache[key]
 
     return get
@@ -76,3 +82,34 @@ def synthetic(tmp_path_factory, pose_cache):
         return video, load_truth(truth_path_for(video)), pose_cache(video)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def every_value_validated(tmp_path_factory):
+    """An accuracy file in which every measure is validated for every view, side and frame rate
+    (95th-percentile error half of what it needs), so report tests see every value printed whatever
+    the published figures say; set for gaitlab runs in this process and its subprocesses."""
+    from gaitlab import accuracy
+    from gaitlab.references import data
+
+    figures = []
+    for metric, spec in data()["metrics"].items():
+        need = spec["accuracy_needed"]["value"]
+        for view in spec["views"]:
+            roles = ("near", "far", "both") if view == "side" else ("left", "right", "both")
+            for role in roles:
+                for kind in ("value", "right_minus_left"):
+                    figures.append({"metric": metric, "kind": kind, "view": view, "role": role, "fps_band": "all",
+                                    "n_clips": 10, "n_measured": 10, "n_printed": 10, "n_steps": 100, "bias": 0.0,
+                                    "median_abs": need / 4, "p95_abs": need / 2, "max_abs": need / 2})
+    path = tmp_path_factory.mktemp("accuracy") / "every_value_validated.json"
+    path.write_text(json.dumps({"provenance": {"runs": []}, "figures": figures, "events": []}))
+    previous = os.environ.get(accuracy.ENVIRONMENT)
+    os.environ[accuracy.ENVIRONMENT] = str(path)
+    accuracy.published.cache_clear()
+    yield path
+    if previous is None:
+        os.environ.pop(accuracy.ENVIRONMENT, None)
+    else:
+        os.environ[accuracy.ENVIRONMENT] = previous
+    accuracy.published.cache_clear()

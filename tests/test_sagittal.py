@@ -58,6 +58,15 @@ def sixty_fps_side_clips(synthetic, pose_cache):
     return clips
 
 
+@pytest.fixture(scope="module")
+def straight_forefoot(synthetic):
+    """A runner unlike the ladder's: landing on the forefoot (5 deg toes down) with the knee almost
+    straight (10 deg), so a constant or a value copied from another runner cannot pass."""
+    _, truth, lm = synthetic("straight_forefoot", overstride_cm=10, view="side_right", seed=31, duration_s=4.0,
+                             knee_flexion_ic_deg=10.0, foot_angle_ic_deg=-5.0)
+    return truth, lm
+
+
 def test_initial_contacts_within_one_frame_at_60fps(sixty_fps_side_clips):
     errors = []
     for name, truth, lm in sixty_fps_side_clips:
@@ -95,7 +104,7 @@ def test_overstride_within_3cm_after_the_documented_offset_and_ordered(sixty_fps
 
 
 def test_hinge_recovers_the_angle_at_the_break_despite_one_stray_sample():
-    from gaitlab.metrics.sagittal import hinge_fit
+    from gaitlab.fitting import hinge_fit
 
     rng = np.random.default_rng(1)
     x = np.tile(np.arange(10.0, 17.0), (3, 1))
@@ -136,21 +145,34 @@ def test_shank_angle_within_3_degrees_and_ordered(sixty_fps_side_clips):
     assert medians["overstride0"] < medians["overstride10"] < medians["overstride20"]
 
 
-def test_knee_flexion_at_contact_within_its_documented_uncertainty(sixty_fps_side_clips):
-    bound = data()["metrics"]["knee_flexion_ic_deg"]["uncertainty"]["value"]
-    for name, truth, lm in sixty_fps_side_clips:
-        _, matched = analysed(lm, truth)
-        for side in ("left", "right"):
-            m = matched[matched.side == side]
-            err = m.knee_flexion_ic_deg.median() - m.true_knee_flexion_ic_deg.median()
-            print(f"{name} {side}: knee flexion at contact error {err:+.1f}")
-            assert abs(err) <= bound
+def test_knee_flexion_at_contact_follows_the_runner(sixty_fps_side_clips, straight_forefoot):
+    """The near leg's knee flexion at contact within what the measure needs (accuracy_needed) on
+    runners landing with 14 and 10 deg, and lower for the straighter landing than for every other."""
+    need = data()["metrics"]["knee_flexion_ic_deg"]["accuracy_needed"]["value"]
+    medians = {}
+    for name, truth, lm in [*sixty_fps_side_clips, ("straight_forefoot", *straight_forefoot)]:
+        result, matched = analysed(lm, truth)
+        m = matched[matched.side == result.view["near_side"]]
+        err = m.knee_flexion_ic_deg.median() - m.true_knee_flexion_ic_deg_exact.median()
+        print(f"{name} near leg: knee flexion at contact {m.knee_flexion_ic_deg.median():.1f}, "
+              f"truth {m.true_knee_flexion_ic_deg_exact.median():.1f}, error {err:+.1f}")
+        assert abs(err) <= need
+        medians[name] = m.knee_flexion_ic_deg.median()
+    assert medians["straight_forefoot"] < min(v for k, v in medians.items() if k != "straight_forefoot")
 
 
-def test_foot_strike_and_signs_follow_the_runner(sixty_fps_side_clips):
+def test_foot_strike_and_signs_follow_the_runner(sixty_fps_side_clips, straight_forefoot):
+    """Rearfoot strikers read as rearfoot, the forefoot striker's foot angle reads lower than every
+    rearfoot striker's (gaitlab's foot angle reads high on forefoot landings: the published figures
+    decide whether it is printed), trunk lean is forward and contacts are shorter than half a stride."""
+    angles = {}
     for name, truth, lm in sixty_fps_side_clips:
         result, matched = analysed(lm, truth)
-        # Every rendered runner is a rearfoot striker (foot 10-18 deg toes-up at contact).
-        assert (matched.foot_strike == "rearfoot").mean() >= 0.6, name
+        assert (matched.foot_strike == "rearfoot").mean() >= 0.6, name  # 10-12 deg toes up at contact
+        angles[name] = matched.foot_angle_ic_deg.median()
         assert result.summary.query("metric == 'trunk_lean_deg' and side == 'both'")["median"].iloc[0] > 0
         assert np.all(matched.contact_time_s > 0) and np.all(matched.duty_factor.dropna() < 0.5)
+    result, matched = analysed(straight_forefoot[1], straight_forefoot[0])
+    near = matched[matched.side == result.view["near_side"]]
+    print(f"foot angle at contact: rearfoot strikers {angles}, forefoot striker {near.foot_angle_ic_deg.median():.1f}")
+    assert near.foot_angle_ic_deg.median() < min(angles.values()) - 3

@@ -10,7 +10,7 @@ overstride_leg, _cm         horizontal distance of the heel ahead of the same-si
                             along the running direction (Souza 2016; Wille et al. 2014)
 shank_angle_deg             shank axis from vertical at IC, + = ankle ahead of the knee; from
                             50 fps read off a hinge fitted to the shank's angle around IC
-                            (:func:`hinge_fit`), at the IC frame below
+                            (:func:`gaitlab.fitting.hinge_fit`), at the IC frame below
 knee_flexion_ic_deg         knee flexion at IC: hip->knee against the shank, with the knee moved
                             onto the measured shank axis
 shank_axis_measured         True when the IC's shank axis was measured from the image
@@ -24,6 +24,8 @@ trunk_lean_deg              hip-midpoint->shoulder-midpoint from vertical, mean 
                             + = leaning forward
 vertical_oscillation_leg,   range of the hip midpoint's height from this IC to the next contact
 _cm                         of the other foot
+leg_length_ratio            the stance leg's hip-knee-ankle length in the image at IC over the
+                            runner's leg length (a check: a misplaced keypoint changes it)
 ==========================  ======================================================================
 
 Lengths in cm need the runner's height (``height_m``): the pixel scale is the measured leg length
@@ -56,13 +58,14 @@ import pandas as pd
 from ..geometry import (angle_to_vertical_deg, flexion_deg,
                         segment_angle_from_horizontal_deg)
 from ..landmarks import Landmarks
+from ..fitting import hinge_fit
 from ..image.limbs import segment_directions
 from ..preprocess import leg_length_px
 from ..references import classification, constant
 
 SAGITTAL_COLUMNS = ["overstride_leg", "overstride_cm", "shank_angle_deg", "knee_flexion_ic_deg",
                     "shank_axis_measured", "peak_knee_flexion_deg", "foot_angle_ic_deg", "foot_strike", "trunk_lean_deg",
-                    "vertical_oscillation_leg", "vertical_oscillation_cm"]
+                    "vertical_oscillation_leg", "vertical_oscillation_cm", "leg_length_ratio"]
 
 
 def window_index(start: np.ndarray, stop: np.ndarray, n_frames: int):
@@ -82,43 +85,6 @@ SHANK_HINGE_HALF_WINDOW_S = 0.05
 #: frame either way), in steps of :data:`SHANK_HINGE_GRID_FRAMES`.
 SHANK_HINGE_SEARCH_S = 0.02
 SHANK_HINGE_GRID_FRAMES = 0.05
-#: Frames a hinge needs on each side of its breakpoint.
-SHANK_HINGE_MIN_SIDE = 2
-
-
-def hinge_fit(x: np.ndarray, y: np.ndarray, breakpoints: np.ndarray):
-    """Least-squares hinge ``y = a + b (x - x0) + c max(x - x0, 0)`` for each row of ``x``, ``y``
-    ((S, W); NaN in ``y`` = no sample), the breakpoint ``x0`` chosen from ``breakpoints`` ((S, B))
-    among those where the line turns down (``c < 0``) with :data:`SHANK_HINGE_MIN_SIDE` samples on
-    each side. One sample is left out, the one whose leaving out fits best, so that a single
-    stray measurement (a shank axis taken from the other leg, a hand across it) cannot bend the
-    hinge. Returns (value at the breakpoint a, breakpoint x0), NaN for rows without a hinge."""
-    s, w = y.shape
-    left_out = np.where(np.eye(w, dtype=bool)[None, :, :], np.nan, y[:, None, :]).reshape(s * w, w)
-    a, x0, sse = _hinge_once(np.repeat(x, w, axis=0), left_out, np.repeat(breakpoints, w, axis=0))
-    best = np.argmin(sse.reshape(s, w), axis=1)
-    pick = np.arange(s) * w + best
-    return a[pick], x0[pick]
-
-
-def _hinge_once(x, y, breakpoints):
-    """The best hinge of each row: (a, x0, sum of squared residuals), inf/NaN where none fits."""
-    ok = np.isfinite(y)
-    w = ok.astype(float)[:, None, :]
-    y0 = np.where(ok, y, 0.0)
-    d = x[:, None, :] - breakpoints[:, :, None]                       # (S, B, W)
-    design = np.stack([np.ones_like(d), d, np.maximum(d, 0.0)], -1)    # (S, B, W, 3)
-    weighted = design * w[..., None]
-    normal = np.einsum("sbwi,sbwj->sbij", weighted, design) + 1e-9 * np.eye(3)
-    coef = np.linalg.solve(normal, np.einsum("sbwi,sw->sbi", weighted, y0)[..., None])[..., 0]
-    sse = np.sum(w * (np.einsum("sbwi,sbi->sbw", design, coef) - y0[:, None, :]) ** 2, -1)
-    enough = (np.sum(w * (d < 0), -1) >= SHANK_HINGE_MIN_SIDE) & (np.sum(w * (d >= 0), -1) >= SHANK_HINGE_MIN_SIDE)
-    sse = np.where(enough & (coef[..., 2] < 0), sse, np.inf)
-    best = np.argmin(sse, axis=1)
-    rows = np.arange(len(best))
-    found = np.isfinite(sse[rows, best])
-    return (np.where(found, coef[rows, best, 0], np.nan), np.where(found, breakpoints[rows, best], np.nan),
-            sse[rows, best])
 
 
 def _shank_hinge(lm: Landmarks, steps: pd.DataFrame, kp, forward, down) -> np.ndarray:
@@ -173,6 +139,7 @@ def sagittal_metrics(lm: Landmarks, steps: pd.DataFrame, facing: int, *, roll_de
     overstride_cm = overstride_px / px_per_m[ic] * 100 if px_per_m is not None else np.full(len(steps), np.nan)
 
     hip_ic, knee_kp, ankle_ic = kp("hip", ic), kp("knee", ic), kp("ankle", ic)
+    leg_ratio = (np.linalg.norm(knee_kp - hip_ic, axis=-1) + np.linalg.norm(ankle_ic - knee_kp, axis=-1)) / leg[ic]
     shank_dir, shank_centre, shank_measured = segment_directions(lm.frame_signals, "shank", ic, knee_kp, ankle_ic)
     shank_at_frame = angle_to_vertical_deg(0.0 * shank_dir, shank_dir, forward, down)
     shank_hinge = _shank_hinge(lm, steps, kp, forward, down)
@@ -220,5 +187,6 @@ def sagittal_metrics(lm: Landmarks, steps: pd.DataFrame, facing: int, *, roll_de
         "trunk_lean_deg": lean,
         "vertical_oscillation_leg": vo_leg,
         "vertical_oscillation_cm": vo_cm,
+        "leg_length_ratio": leg_ratio,
     }, index=steps.index)
     return out[SAGITTAL_COLUMNS]

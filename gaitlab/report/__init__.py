@@ -1,10 +1,11 @@
 """The clinician report: data (:mod:`.content`) -> figures (:mod:`.keyframes`, :mod:`.plots`) ->
-HTML and PDF (:mod:`.pdf`), plus the annotated overlay video (:mod:`.overlay`). No metric is
-computed here; everything shown comes from the analysed clips."""
+one HTML page, which is also the PDF's layout (print CSS, :mod:`.pdf`), plus the annotated overlay
+video (:mod:`.overlay`). No metric is computed here; everything shown comes from the analysed clips."""
 
 from __future__ import annotations
 
 import base64
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ HTML_NAME, PDF_NAME = "report.html", "report.pdf"
 @dataclass
 class ReportFigures:
     frames: list[dict]    # [{"name": clip, "frames": [KeyFrame]}]
-    plots: list[dict]     # [{"title": str, "png": bytes}]
+    plots: list[dict]     # [{"name": clip, "plots": [{"title": str, "kind": "steps"|"cycle", "png": bytes}]}]
     prepared: list[tuple]  # per clip: (clean landmarks, pelvis tilt or None)
 
 
@@ -47,12 +48,15 @@ def report_figures(results: list, names: list[str], videos: list | None = None) 
             video = videos[i] if videos else None
             frames.append({"name": name, "frames": pool.submit(key_frames, res, clean, tilt, video)})
             kind = res.view.get("kind")
+            clip_plots = []
             png = per_step_plot(res.steps, kind)
             if png:
-                plots.append({"title": f"{name}: each step over the clip", "png": png})
+                clip_plots.append({"title": "Each step over the clip (line: the side's median)", "kind": "steps", "png": png})
             png = clip_cycle_plot(res, clean, tilt)
             if png:
-                plots.append({"title": f"{name}: over the gait cycle (mean and spread per side)", "png": png})
+                clip_plots.append({"title": "Over the gait cycle: mean and spread per side", "kind": "cycle", "png": png})
+            if clip_plots:
+                plots.append({"name": name, "plots": clip_plots})
         for f in frames:
             f["frames"] = f["frames"].result()
     return ReportFigures(frames, plots, prepared)
@@ -66,28 +70,67 @@ def render_html(c: ReportContent, figures: ReportFigures) -> str:
     frames = [{"name": f["name"], "frames": [{"event": k.event, "side": k.side, "caption": k.caption,
                                               "b64": base64.b64encode(k.image_jpeg).decode()} for k in f["frames"]]}
               for f in figures.frames]
-    plots = [{"title": p["title"], "b64": base64.b64encode(p["png"]).decode()} for p in figures.plots]
-    return env.get_template("report.html.j2").render(c=c, frames=frames, plots=plots)
+    plots = [{"name": clip["name"], "plots": [{"title": p["title"], "kind": p["kind"], "b64": base64.b64encode(p["png"]).decode()}
+                                              for p in clip["plots"]]} for clip in figures.plots]
+    frame_index = {f"{clip['name']}|{k['side']}|{k['event']}": k for clip in frames for k in clip["frames"]}
+    summary_metrics = {s["row"].metric for s in c.summary if s["row"] is not None}
+    return env.get_template("report.html.j2").render(c=c, frames=frames, plots=plots, frame_index=frame_index,
+                                                     summary_metrics=summary_metrics)
+
+
+def _write_all(files: dict[Path, bytes]) -> None:
+    """Write every file under a temporary name in its own folder, then rename them all into place:
+    an old report is replaced only once every new file is complete, and never by a half-written one."""
+    temps = []
+    try:
+        for path, data in files.items():
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+            temps.append(tmp)
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, path in zip(temps, files):
+            os.replace(tmp, path)
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
 
 
 def write_report(results: list, names: list[str], folder: str | Path, *, runner: dict | None = None,
-                 earlier: list | None = None, videos: list | None = None, overlay: bool = True) -> dict[str, Path]:
+                 earlier: list | None = None, earlier_record: dict | None = None, videos: list | None = None,
+                 overlay: bool = True, created: str | None = None, progress=None) -> dict[str, Path]:
     """Write ``report.html``, ``report.pdf`` and (with ``overlay``) one ``<clip>_overlay.mp4`` per clip
-    into ``folder``; returns their paths by kind."""
+    into ``folder``; returns their paths by kind. ``progress(done, total, stage)`` is told of each
+    stage (report, then the overlay of each clip, naming it)."""
     from .overlay import write_overlay
-    from .pdf import write_pdf
+    from .pdf import pdf_bytes
+
+    from dataclasses import replace
+
+    from ..summary import printable_steps
 
     folder = Path(folder)
-    c = report_content(results, names, runner, earlier)
+    # Everything drawn from single steps shows only what the summary prints.
+    results = [replace(r, steps=printable_steps(r.steps, r.summary)) for r in results]
+    tell = progress or (lambda done, total, stage: None)
+    session = ", ".join(names)
+    tell(0, 3, f"report {session}")
+    c = report_content(results, names, runner, earlier, created=created, earlier_record=earlier_record)
     figures = report_figures(results, names, videos)
-    out = {"html": folder / HTML_NAME}
-    out["html"].write_text(render_html(c, figures), encoding="utf-8")
-    out["pdf"] = write_pdf(c, figures.frames, figures.plots, folder / PDF_NAME)
+    tell(1, 3, f"report {session}")
+    html = render_html(c, figures)
+    pdf = pdf_bytes(html)
+    tell(2, 3, f"report {session}")
+    out = {"html": folder / HTML_NAME, "pdf": folder / PDF_NAME}
+    _write_all({out["html"]: html.encode("utf-8"), out["pdf"]: pdf})
+    tell(3, 3, f"report {session}")
     if overlay:
         for i, (res, name) in enumerate(zip(results, names)):
             clean, tilt = figures.prepared[i]
             path = write_overlay(res, clean, tilt, folder / f"{Path(name).stem}_overlay.mp4",
-                                 videos[i] if videos else None)
+                                 videos[i] if videos else None,
+                                 progress=lambda d, t, n=name: tell(d, t, f"overlay {n}"))
             if path is not None:
                 out[f"overlay:{name}"] = path
     return out

@@ -1,5 +1,7 @@
-"""Key frames: for each side, the most typical step's initial contact, midstance and toe-off, from
-the real video, with the skeleton and the measured angle or distance drawn where it was measured.
+"""Key frames: for each side, the frames of the most typical step where something is measured, from
+the real video, with the skeleton and the measured angle or distance drawn where it was measured:
+from the side the initial contact (overstride, shank angle) and midstance (knee flexion); from
+behind or in front the midstance (pelvis line) and the deepest knee bend (knee angle).
 
 The skeleton drawn is the cleaned landmarks the metrics were computed from, so what the clinician
 sees is what was measured. When the video is not at hand (results re-analysed from landmarks on
@@ -17,6 +19,7 @@ import pandas as pd
 
 from ..references import data as reference_data
 from ..schema import SKELETON_EDGES
+from .content import value_text
 
 #: Key frames are cropped around the runner and scaled to this height (pixels).
 KEYFRAME_HEIGHT = 360
@@ -32,6 +35,11 @@ TYPICAL_METRICS = {"side": ("overstride_leg", "shank_angle_deg", "knee_flexion_i
                    "front": ("pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg")}
 
 
+#: The events shown per view: the ones with a measurement drawn.
+KEY_EVENTS = {"side": ("initial_contact", "midstance"), "rear": ("midstance", "deepest_knee"),
+              "front": ("midstance", "deepest_knee")}
+
+
 @dataclass
 class KeyFrame:
     side: str
@@ -42,11 +50,6 @@ class KeyFrame:
     image_jpeg: bytes
     caption: str
     from_video: bool
-
-
-def validated(metric: str) -> bool:
-    """Whether a metric is accurate enough to be shown as a number (``references.json``)."""
-    return bool(reference_data()["metrics"][metric].get("validated", {"ok": True})["ok"])
 
 
 def typical_step(steps: pd.DataFrame, side: str, view: str) -> dict | None:
@@ -102,31 +105,35 @@ def draw_skeleton(img: np.ndarray, xy: np.ndarray, index: dict, thickness: int =
 def _annotate_side(img, xy: np.ndarray, step: dict, event: str, facing: int, index: dict) -> str:
     side = step['side']
     hip, knee, ankle, heel = (xy[index[f"{side}_{k}"]] for k in ("hip", "knee", "ankle", "heel"))
-    decimals = {m: s.get("decimals", 1) for m, s in reference_data()["metrics"].items()}
     if event == "initial_contact":
-        # Overstride: vertical through the hip, horizontal to the heel.
-        top = (hip[0], hip[1] - 0.2 * abs(ankle[1] - hip[1]))
-        cv2.line(img, _pt(top), _pt((hip[0], heel[1])), MEASURE_BGR, 1, cv2.LINE_AA)
-        cv2.arrowedLine(img, _pt((hip[0], heel[1] + 6)), _pt((heel[0], heel[1] + 6)), MEASURE_BGR, 2,
-                        cv2.LINE_AA, tipLength=0.25)
-        if np.isfinite(step.get("overstride_cm", np.nan)):
-            text = f"overstride {step['overstride_cm']:.{decimals['overstride_cm']}f} cm"
-        else:
-            text = f"overstride {step['overstride_leg']:.2f} leg lengths"
-        _label(img, text, (min(hip[0], heel[0]) - 10, heel[1] + 24))
-        # Shank: the line it was measured along, and a vertical reference at the knee.
-        length = np.linalg.norm(ankle - knee)
-        cv2.line(img, _pt(knee), _pt((knee[0], knee[1] + length)), CENTRE_BGR, 1, cv2.LINE_AA)
-        a = np.radians(step['shank_angle_deg'])
-        end = knee + length * np.array([facing * np.sin(a), np.cos(a)])
-        cv2.line(img, _pt(knee), _pt(end), MEASURE_BGR, 2, cv2.LINE_AA)
-        _label(img, f"shank {step['shank_angle_deg']:+.{decimals['shank_angle_deg']}f} deg",
-               (knee[0] + 12 * facing - (110 if facing < 0 else 0), knee[1]))
-        return (f"{side} initial contact: overstride and shank angle as measured; knee flexion "
-                f"{step['knee_flexion_ic_deg']:.0f} deg")
+        parts = []
+        over = next((m for m in ("overstride_cm", "overstride_leg") if np.isfinite(step.get(m, np.nan))), None)
+        if over:
+            # Overstride: vertical through the hip, horizontal to the heel.
+            top = (hip[0], hip[1] - 0.2 * abs(ankle[1] - hip[1]))
+            cv2.line(img, _pt(top), _pt((hip[0], heel[1])), MEASURE_BGR, 1, cv2.LINE_AA)
+            cv2.arrowedLine(img, _pt((hip[0], heel[1] + 6)), _pt((heel[0], heel[1] + 6)), MEASURE_BGR, 2,
+                            cv2.LINE_AA, tipLength=0.25)
+            parts.append(f"overstride {value_text(over, step[over])}")
+            _label(img, parts[-1], (min(hip[0], heel[0]) - 10, heel[1] + 24))
+        if np.isfinite(step.get("shank_angle_deg", np.nan)):
+            # Shank: the line it was measured along, and a vertical reference at the knee.
+            length = np.linalg.norm(ankle - knee)
+            cv2.line(img, _pt(knee), _pt((knee[0], knee[1] + length)), CENTRE_BGR, 1, cv2.LINE_AA)
+            a = np.radians(step['shank_angle_deg'])
+            end = knee + length * np.array([facing * np.sin(a), np.cos(a)])
+            cv2.line(img, _pt(knee), _pt(end), MEASURE_BGR, 2, cv2.LINE_AA)
+            parts.append(f"shank {value_text('shank_angle_deg', step['shank_angle_deg'])}")
+            _label(img, parts[-1], (knee[0] + 12 * facing - (110 if facing < 0 else 0), knee[1]))
+        if np.isfinite(step.get("knee_flexion_ic_deg", np.nan)):
+            parts.append(f"knee flexion {value_text('knee_flexion_ic_deg', step['knee_flexion_ic_deg'])}")
+        return f"{side} initial contact" + (": " + ", ".join(parts) if parts else "")
     if event == "midstance":
-        _label(img, f"peak knee flexion {step['peak_knee_flexion_deg']:.0f} deg", (knee[0] - 60, knee[1] - 14))
-        return f"{side} midstance (peak knee flexion in this stance {step['peak_knee_flexion_deg']:.0f} deg)"
+        if not np.isfinite(step.get("peak_knee_flexion_deg", np.nan)):
+            return f"{side} midstance"
+        peak = value_text('peak_knee_flexion_deg', step['peak_knee_flexion_deg'])
+        _label(img, f"peak knee flexion {peak}", (knee[0] - 60, knee[1] - 14))
+        return f"{side} midstance (peak knee flexion in this stance {peak})"
     return f"{side} toe-off"
 
 
@@ -146,12 +153,11 @@ def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, 
             cv2.line(img, _pt(centre - half * d), _pt(centre + half * d), MEASURE_BGR, 2, cv2.LINE_AA)
             cv2.line(img, _pt(centre - half * np.array([1, 0])), _pt(centre + half * np.array([1, 0])),
                      CENTRE_BGR, 1, cv2.LINE_AA)
-            if np.isfinite(step.get("pelvic_drop_deg", np.nan)) and validated("pelvic_drop_deg"):
-                text.append(f"pelvic drop {step['pelvic_drop_deg']:+.1f} deg")
+            if np.isfinite(step.get("pelvic_drop_deg", np.nan)):
+                text.append(f"pelvic drop {value_text('pelvic_drop_deg', step['pelvic_drop_deg'])}")
         if text:
             _label(img, text[0], (centre[0] - 70, centre[1] - 16))
-        if validated("pelvic_drop_deg"):
-            return f"{side} midstance: pelvis line as measured (grey: level)"
+            return f"{side} midstance: pelvis line as measured (grey: level), {text[0]}"
         return f"{side} midstance: the pelvis line gaitlab traced (grey: level); judge the drop by eye"
     if event == "initial_contact" or event == "toe_off":
         return f"{side} {'initial contact' if event == 'initial_contact' else 'toe-off'}"
@@ -164,9 +170,14 @@ def _annotate_fppa(img, xy: np.ndarray, step: dict, index: dict) -> str:
     cv2.line(img, _pt(hip), _pt(knee), MEASURE_BGR, 2, cv2.LINE_AA)
     cv2.line(img, _pt(knee), _pt(ankle), MEASURE_BGR, 2, cv2.LINE_AA)
     cv2.line(img, _pt(hip), _pt(ankle), CENTRE_BGR, 1, cv2.LINE_AA)
-    _label(img, f"FPPA {step['knee_fppa_deg']:+.1f} deg", (knee[0] + 10, knee[1]))
-    return (f"{side} deepest knee bend in stance: knee frontal plane projection angle "
-            f"{step['knee_fppa_deg']:+.1f} deg (+ = valgus), hip adduction {step['hip_adduction_deg']:+.1f} deg")
+    parts = []
+    if np.isfinite(step.get("knee_fppa_deg", np.nan)):
+        _label(img, f"FPPA {value_text('knee_fppa_deg', step['knee_fppa_deg'])}", (knee[0] + 10, knee[1]))
+        parts.append(f"knee frontal plane projection angle {value_text('knee_fppa_deg', step['knee_fppa_deg'])} "
+                     f"(+ = valgus)")
+    if np.isfinite(step.get("hip_adduction_deg", np.nan)):
+        parts.append(f"hip adduction {value_text('hip_adduction_deg', step['hip_adduction_deg'])}")
+    return f"{side} deepest knee bend in stance" + (": " + ", ".join(parts) if parts else "")
 
 
 def _crop_box(xy: np.ndarray, width: int, height: int) -> tuple[int, int, int, int]:
@@ -204,7 +215,7 @@ def key_frames(result, clean, tilt: np.ndarray | None = None, video: str | Path 
                   "toe_off": int(step['to_frame'])}
         if kind in ("rear", "front") and int(step.get("deepest_knee_frame", -1)) >= 0:
             frames["deepest_knee"] = int(step['deepest_knee_frame'])
-        plan += [(side, event, pos, step) for event, pos in frames.items()]
+        plan += [(side, event, pos, step) for event, pos in frames.items() if event in KEY_EVENTS.get(kind, frames)]
     info = clean.attrs.get("video", {})
     path = Path(video) if video else Path(info.get("path", ""))
     images = {}

@@ -9,31 +9,38 @@ import numpy as np
 import pandas as pd
 
 from ..references import data as reference_data
-from .keyframes import validated
+from ..summary import printed
 
 SIDE_COLOURS = {"left": "#1f8ceb", "right": "#fa7828"}
 #: Metrics plotted step by step, per view.
-PER_STEP = {"side": ("cadence_spm", "overstride_cm", "overstride_leg", "shank_angle_deg", "knee_flexion_ic_deg",
-                     "peak_knee_flexion_deg", "contact_time_s"),
+PER_STEP = {"side": ("cadence_spm", "overstride_cm", "overstride_leg", "shank_angle_deg", "knee_flexion_ic_deg"),
             "rear": ("pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg"),
             "front": ("pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg")}
 #: Points of the gait cycle (0-100 % from one initial contact to the next of the same foot).
 CYCLE_POINTS = 101
 
 
-def _figure(n: int, width: float = 7.5, height: float = 1.7):
+def _figure(n: int, width: float = 7.5, height: float = 1.35, cols: int = 2):
+    """A grid of ``n`` panels, ``cols`` side by side (compact enough for a printed page)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    total = height * n + 0.4
-    fig, axes = plt.subplots(n, 1, figsize=(width, total), sharex=True, squeeze=False)
+    cols = max(1, min(cols, n))
+    rows = -(-n // cols)
+    total = height * rows + 0.45
+    fig, axes = plt.subplots(rows, cols, figsize=(width, total), sharex=True, squeeze=False)
     # Fixed margins (inches) for the small titles, tick labels and axis labels: matplotlib's
     # constrained layout measured every label and took half of the report's plotting time.
-    fig.subplots_adjust(left=0.65 / width, right=1 - 0.15 / width, top=1 - 0.3 / total, bottom=0.5 / total,
-                        hspace=0.45 / (height - 0.45))
-    return fig, axes[:, 0], plt
+    fig.subplots_adjust(left=0.55 / width, right=1 - 0.12 / width, top=1 - 0.28 / total, bottom=0.45 / total,
+                        hspace=0.5 / (height - 0.5), wspace=0.22)
+    flat = axes.ravel()
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    for ax in flat[max(n - cols, 0):n]:
+        ax.xaxis.set_tick_params(labelbottom=True)
+    return fig, flat[:n], plt
 
 
 def _png(fig, plt) -> bytes:
@@ -50,8 +57,9 @@ def per_step_plot(steps: pd.DataFrame, view: str) -> bytes | None:
     valid = steps[steps.valid].copy()
     if "step_time_s" in valid.columns:
         valid["cadence_spm"] = 60.0 / valid["step_time_s"]
-    metrics = [m for m in PER_STEP.get(view, ()) if m in valid.columns and np.isfinite(valid[m].astype(float)).any()
-               and validated(m)]
+    metrics = [m for m in PER_STEP.get(view, ()) if m in valid.columns and np.isfinite(valid[m].astype(float)).any()]
+    if "overstride_cm" in metrics and "overstride_leg" in metrics:
+        metrics.remove("overstride_leg")  # the same measure, shown once (in cm)
     if not metrics:
         return None
     fig, axes, plt = _figure(len(metrics))
@@ -70,7 +78,8 @@ def per_step_plot(steps: pd.DataFrame, view: str) -> bytes | None:
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8, loc="upper right", ncol=2)
-    axes[-1].set_xlabel("time in clip (s)", fontsize=8)
+    for ax in axes[-min(2, len(axes)):]:
+        ax.set_xlabel("time in clip (s)", fontsize=8)
     return _png(fig, plt)
 
 
@@ -98,7 +107,7 @@ def cycle_plot(curves: dict[str, dict[str, np.ndarray]], stance_end: dict[str, f
     labels = [k for k, v in curves.items() if any(a.shape[0] for a in v.values())]
     if not labels:
         return None
-    fig, axes, plt = _figure(len(labels), width=7.5, height=2.0)
+    fig, axes, plt = _figure(len(labels), width=4.2, height=1.9, cols=1)
     x = np.linspace(0, 100, CYCLE_POINTS)
     for ax, label in zip(axes, labels):
         for side, arr in curves[label].items():
@@ -113,7 +122,8 @@ def cycle_plot(curves: dict[str, dict[str, np.ndarray]], stance_end: dict[str, f
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="upper right")
-    axes[-1].set_xlabel("% of gait cycle (0 = initial contact; dashed = toe-off)", fontsize=8)
+    for ax in axes[-min(2, len(axes)):]:
+        ax.set_xlabel("% of gait cycle (0 = contact; dashed = toe-off)", fontsize=8)
     return _png(fig, plt)
 
 
@@ -135,7 +145,7 @@ def clip_cycle_plot(result, clean, tilt: np.ndarray | None) -> bytes | None:
         lean = angle_to_vertical_deg(pelvis, shoulders, np.array([facing, 0.0]), (0.0, -1.0))
         curves["Trunk lean (deg, + = forward)"] = {s: cycle_curves(lean, steps, s) for s in ("left", "right")}
     else:
-        if tilt is not None and validated("pelvic_drop_deg"):
+        if tilt is not None and printed(result.summary, "pelvic_drop_deg"):
             # + = the other side lower during this side's stance (contralateral drop convention).
             curves["Pelvis tilt (deg, + = the other side lower)"] = {
                 "left": cycle_curves(tilt, steps, "left"), "right": cycle_curves(-tilt, steps, "right")}
@@ -150,5 +160,6 @@ def clip_cycle_plot(result, clean, tilt: np.ndarray | None) -> bytes | None:
     for s in ("left", "right"):
         v = valid[valid.side == s]
         if len(v) and "stride_time_s" in v and np.isfinite(v.stride_time_s).any():
-            stance_end[s] = float(100 * np.nanmedian(v.contact_time_s / v.stride_time_s)) if kind == "side" else np.nan
+            ratio = (v.contact_time_s / v.stride_time_s).to_numpy(float)
+            stance_end[s] = float(100 * np.median(ratio[np.isfinite(ratio)])) if kind == "side" and np.isfinite(ratio).any() else np.nan
     return cycle_plot(curves, stance_end)

@@ -14,7 +14,7 @@ every machine (numpy's PCG64 generator). What varies, and over which ranges:
 * **Camera**: view (side facing either way, rear, front), distance (the runner fills 1/1.9 to 1/1.2
   of the frame height), height 0.5-1.4 m (knee to chest), yaw off the ideal view up to 8 deg, roll up
   to 5 deg, vertical field of view 38-62 deg, resolution 480p to 1080p in landscape and portrait,
-  30/60/120 fps, H.264 quality, sensor noise and blur.
+  30/60/120 fps (4.5-6 s; 3.5-4.5 s at 120 fps: 12-20 steps), H.264 quality, sensor noise and blur.
 * **Running**: cadence 150-195 steps/min, speed 2.3-4.2 m/s, duty factor (through knee flexion at
   toe-off), overstride 0-25 cm per side (sometimes asymmetric), foot strike (rearfoot, midfoot,
   forefoot), knee flexion at contact, pelvic drop 0-12 deg per side, knee valgus 0-15 deg per side,
@@ -45,8 +45,8 @@ WALLS = [(0.85, 0.84, 0.80), (0.80, 0.78, 0.72), (0.70, 0.72, 0.75), (0.75, 0.80
          (0.78, 0.84, 0.76), (0.55, 0.55, 0.56), (0.40, 0.38, 0.36), (0.88, 0.80, 0.68)]
 FLOORS = [(0.45, 0.44, 0.42), (0.55, 0.40, 0.25), (0.30, 0.30, 0.32), (0.65, 0.62, 0.58), (0.20, 0.22, 0.25)]
 VIEWS = (("side_left", 0.28), ("side_right", 0.28), ("rear", 0.30), ("front", 0.14))
-RESOLUTIONS = (((640, 480), 0.30), ((854, 480), 0.15), ((1280, 720), 0.25), ((720, 1280), 0.15),
-               ((1920, 1080), 0.08), ((1080, 1920), 0.07))
+RESOLUTIONS = (((640, 480), 0.30), ((854, 480), 0.17), ((1280, 720), 0.25), ((720, 1280), 0.17),
+               ((1920, 1080), 0.06), ((1080, 1920), 0.05))
 FPS = ((30, 0.30), (60, 0.45), (120, 0.25))
 
 
@@ -153,7 +153,7 @@ def _camera(rng, stature: float) -> dict:
     portrait = height > width
     fill = float(rng.uniform(1.5, 1.9) if portrait else rng.uniform(1.2, 1.9))  # frame height / stature
     distance = 0.5 * fill * stature / np.tan(np.radians(fov) / 2)
-    duration = float(rng.uniform(4.5, 5.5) if fps >= 120 else rng.uniform(5.0, 7.0))
+    duration = float(rng.uniform(3.5, 4.5) if fps >= 120 else rng.uniform(4.5, 6.0))
     return {"view": view, "width": width, "height": height, "fps": float(fps),
             "vertical_fov_deg": round(fov, 2), "camera_distance_m": round(float(distance), 3),
             "camera_height_m": round(float(rng.uniform(0.5, 1.4)), 3),

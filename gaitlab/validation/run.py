@@ -1,8 +1,8 @@
 """``gaitlab validate``: the whole pipeline on every clip of one or more truth sets, and the error tables.
 
-Each clip runs in its own process (one per core by default), tracked in one stretch
-(``PoseConfig(chunks=1)``) so its landmarks are the same on any machine; the runner's stature is
-given as a clinician would give it. Landmarks are cached by the video's content and the pose
+Each clip runs in its own process (one per core by default), tracked in :data:`POSE_CHUNKS`
+stretches whatever the machine's cores, so its landmarks are the same on any machine (the test
+suite poses clips the same way); the runner's stature is given as a clinician would give it. Landmarks are cached by the video's content and the pose
 stage's code (``--cache``), so re-validating an analysis change does not re-run the pose model.
 
 Outputs, in the output folder:
@@ -42,13 +42,15 @@ from .compare import TIMING_EVENT, compare_sides, compare_steps, match_events
 from .truth import EVENTS, ClipTruth, find_truths, load_clip_truth
 
 PACKAGE = Path(__file__).resolve().parents[1]
+#: Stretches each clip is tracked in (``PoseConfig.chunks``), fixed so landmarks do not depend on the machine.
+POSE_CHUNKS = 2
 #: Code whose change changes the landmarks (pose pass and the pixel measurements taken during it).
 POSE_CODE = ("pose", "image", "io/video.py", "landmarks.py", "schema.py")
 
 
 def code_fingerprint(parts=POSE_CODE) -> str:
     """sha256 (16 hex) of gaitlab's source files under ``parts`` (folders or files)."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(f"chunks={POSE_CHUNKS}".encode())
     for part in parts:
         p = PACKAGE / part
         for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
@@ -75,15 +77,16 @@ def clip_landmarks(video: Path, cache: Path | None, fingerprint: str):
         cached = cache / f"{_file_sha(video)[:20]}-{fingerprint}.parquet"
         if cached.is_file():
             return Landmarks.load(cached), True
-    lm = estimate_pose(str(video), PoseConfig(chunks=1))
+    lm = estimate_pose(str(video), PoseConfig(chunks=POSE_CHUNKS))
     if cached is not None:
         cache.mkdir(parents=True, exist_ok=True)
         lm.save(cached)
     return lm, False
 
 
-def validate_clip(truth_file: str, cache: str | None, fingerprint: str) -> dict:
-    """Everything about one clip: its row, and its events, steps and sides tables."""
+def validate_clip(truth_file: str, cache: str | None, fingerprint: str, landmarks=None) -> dict:
+    """Everything about one clip: its row, and its events, steps and sides tables. ``landmarks``:
+    optional callable giving a video's landmarks (instead of the pose stage and the cache)."""
     from ..analysis import analyze_landmarks
     from ..config import RunnerInfo
     from ..errors import GaitlabError
@@ -95,7 +98,10 @@ def validate_clip(truth_file: str, cache: str | None, fingerprint: str) -> dict:
     empty = {"events": pd.DataFrame(), "steps": pd.DataFrame(), "sides": pd.DataFrame()}
     started = time.perf_counter()
     try:
-        lm, from_cache = clip_landmarks(truth.video, Path(cache) if cache else None, fingerprint)
+        if landmarks is not None:
+            lm, from_cache = landmarks(truth.video), True
+        else:
+            lm, from_cache = clip_landmarks(truth.video, Path(cache) if cache else None, fingerprint)
         row["pose_cached"] = from_cache
         row["detected_fraction"] = round(float(lm.detected.mean()), 4)
         result = analyze_landmarks(lm, RunnerInfo(height_m=truth.height_m))
@@ -213,11 +219,13 @@ def git_commit() -> str:
 
 
 def validate(truth_sets, out: str | Path, *, workers: int | None = None, cache: str | Path | None = None,
-             progress=None) -> dict[str, pd.DataFrame]:
+             progress=None, landmarks=None) -> dict[str, pd.DataFrame]:
     """Run every clip of the truth sets (folders or truth files) and write the tables into ``out``.
 
     Returns the tables by name (``clips``, ``sides``, ``steps``, ``events``, ``metrics``,
-    ``event_timing``, ``refusals``). ``progress(done, total, clip)`` is called after each clip.
+    ``event_timing``, ``refusals``) and the ``provenance``. ``progress(done, total, clip)`` is called
+    after each clip. ``landmarks``: a callable giving a video's landmarks, to use instead of the pose
+    stage (clips then run in this process, one after the other).
     """
     sets = [Path(s) for s in truth_sets]
     files = []
@@ -237,12 +245,16 @@ def validate(truth_sets, out: str | Path, *, workers: int | None = None, cache: 
     collected = {"clips": [], "events": [], "steps": [], "sides": []}
     # Longest clips first keeps every worker busy to the end.
     order = sorted(files, key=lambda sf: -Path(sf[1]).stat().st_size)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    if landmarks is not None:
+        workers = 1
+        done = ((sf, validate_clip(str(sf[1]), None, fingerprint, landmarks)) for sf in order)
+    else:
+        pool = ProcessPoolExecutor(max_workers=workers)
         futures = {pool.submit(validate_clip, str(f), str(cache) if cache else None, fingerprint): (set_name, f)
                    for set_name, f in order}
-        for k, fut in enumerate(as_completed(futures), 1):
-            set_name, f = futures[fut]
-            res = fut.result()
+        done = ((futures[fut], fut.result()) for fut in as_completed(futures))
+    try:
+        for k, ((set_name, f), res) in enumerate(done, 1):
             res["clip"]["set"] = set_name
             collected["clips"].append(res["clip"])
             for name in ("events", "steps", "sides"):
@@ -250,6 +262,9 @@ def validate(truth_sets, out: str | Path, *, workers: int | None = None, cache: 
                     collected[name].append(res[name].assign(clip=res["clip"]["clip"], set=set_name))
             if progress is not None:
                 progress(k, len(files), res["clip"]["clip"])
+    finally:
+        if landmarks is None:
+            pool.shutdown(cancel_futures=True)
     tables = {"clips": pd.DataFrame(collected["clips"]).sort_values(["set", "clip"]).reset_index(drop=True)}
     for name in ("events", "steps", "sides"):
         tables[name] = pd.concat(collected[name], ignore_index=True) if collected[name] else pd.DataFrame()
