@@ -146,19 +146,41 @@ def check_steps(steps: pd.DataFrame) -> None:
         )
 
 
-#: Pelvic drop is reported only when the waistband line was found in at least this fraction of
-#: frames with at least :data:`gaitlab.image.pelvis.MIN_QUALITY`.
-PELVIS_MIN_GOOD_FRAMES = 0.6
+#: Pelvic drop is reported only where the clip's own checks say the waistband line followed the
+#: pelvis (:func:`pelvis_verdict`). First, the line was tracked (fitted to at least
+#: :data:`gaitlab.image.pelvis.MIN_QUALITY` of its window's columns) in at least this fraction of
+#: the frames with the runner in view ...
+PELVIS_MIN_TRACKED = 0.8
+#: ... second, it came back to the same tilt at every mid-flight, where the pelvis passes through
+#: level, within this robust standard deviation (deg): every step's drop is read against that
+#: level. On independently rendered runners seen from behind it was 0.1-0.4 deg; a line that
+#: does not follow the pelvis (the front of a top hanging over the waistband, hands crossing it
+#: in front) wandered by 1.7 deg.
+PELVIS_MAX_LEVEL_SD_DEG = 1.0
+#: ... third, it was tracked through the stance of at least this many steps on each side.
+PELVIS_MIN_STEPS = 3
+#: From the front the line at the waist is the top's hem, crossed by the hands at every stride: on
+#: the five rendered runners filmed from the front (independent and randomised) it read 3-8 deg
+#: off the pelvis, twice while passing the checks above.
+FRONT_PELVIS_REASON = ("from the front the top's hem and the swinging hands cover the waistband, so the line "
+                       "seen at the waist does not follow the pelvis: film from behind for pelvic drop")
+#: Gaps in the tracked line up to this many seconds are filled by interpolation; longer ones stay
+#: unmeasured (the steps there get no pelvic drop).
+PELVIS_MAX_GAP_S = 0.05
+#: Below this trunk length (shoulders to hips, pixels) a waistband that was not tracked is put
+#: down to the runner's size in the frame.
+PELVIS_SMALL_TRUNK_PX = 60
 
 
 def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, dict]:
-    """The pelvis tilt per frame in degrees, + = the runner's right side lower, cleaned for use, and
-    whether it can be trusted.
+    """The pelvis tilt per frame in degrees, + = the runner's right side lower, NaN where the
+    waistband line was not tracked, and the first of the checks of :func:`pelvis_verdict` (the
+    fraction of frames tracked).
 
     From the waistband tilt frame signal (+ = image-right end lower): as is from behind, negated in
     front (the runner's right is then on the image's left). Frames below
-    :data:`gaitlab.image.pelvis.MIN_QUALITY` are dropped and re-filled by interpolation, then one-frame
-    spikes removed (:func:`gaitlab.preprocess.despike`).
+    :data:`gaitlab.image.pelvis.MIN_QUALITY` are dropped; gaps up to :data:`PELVIS_MAX_GAP_S` are
+    re-filled by interpolation, then one-frame spikes removed (:func:`gaitlab.preprocess.despike`).
     """
     from .image.pelvis import MIN_QUALITY
     from .preprocess import despike, despike_window
@@ -169,17 +191,82 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
         return None, {"measurable": False, "reason": "no pelvis measurement in these landmarks (re-run from the video)"}
     good = np.isfinite(raw) & (q >= MIN_QUALITY) & lm.detected
     frac = float(good.sum() / max(lm.detected.sum(), 1))
-    info = {"good_frame_fraction": round(frac, 3), "median_quality": round(float(np.nanmedian(q[lm.detected])), 3)}
-    if frac < PELVIS_MIN_GOOD_FRAMES or good.sum() < 10:
-        info.update(measurable=False, reason=f"the waistband line was found in only {frac:.0%} of frames")
+    shoulders = 0.5 * (lm.xy("left_shoulder") + lm.xy("right_shoulder"))
+    hips = 0.5 * (lm.xy("left_hip") + lm.xy("right_hip"))
+    trunk = np.linalg.norm(shoulders - hips, axis=1)[lm.detected]
+    trunk_px = float(np.nanmedian(trunk)) if np.isfinite(trunk).any() else float("nan")
+    info = {"tracked_fraction": round(frac, 3), "median_quality": round(float(np.nanmedian(q[lm.detected])), 3),
+            "trunk_px": round(trunk_px, 1)}
+    if frac < PELVIS_MIN_TRACKED or good.sum() < 10:
+        if trunk_px < PELVIS_SMALL_TRUNK_PX:
+            reason = (f"the runner is too small in the frame to follow the waistband (trunk {trunk_px:.0f} px "
+                      f"tall): film closer, so the runner fills most of the frame's height")
+        else:
+            reason = (f"the waistband line was found in only {frac:.0%} of frames (top and shorts of similar "
+                      f"colour, or a top hanging over the waistband): a top that contrasts with the shorts, "
+                      f"tucked in, shows it")
+        info.update(measurable=False, reason=reason)
         return None, info
     idx = np.arange(lm.n_frames)
     tilt = np.interp(idx, idx[good], raw[good].astype(float))
     tilt, _ = despike(tilt, despike_window(lm.fps))
+    # Gaps longer than PELVIS_MAX_GAP_S stay unmeasured.
+    run_id = np.cumsum(good)
+    gap = np.bincount(run_id, weights=~good)[run_id] * ~good
+    tilt = np.where(good | (gap <= PELVIS_MAX_GAP_S * lm.fps), tilt, np.nan)
     if view.kind == "front":
         tilt = -tilt
     info.update(measurable=True, reason="")
     return tilt, info
+
+
+def pelvis_verdict(info: dict, tilt: np.ndarray | None, steps: pd.DataFrame, metrics: pd.DataFrame,
+                   view_kind: str = "rear") -> dict:
+    """Whether pelvic drop is reported for this clip, by the checks of :data:`PELVIS_MIN_TRACKED`,
+    :data:`PELVIS_MAX_LEVEL_SD_DEG` and :data:`PELVIS_MIN_STEPS`, in that order, and never from the
+    front (:data:`FRONT_PELVIS_REASON`); ``reason`` says in one sentence why not and what to change
+    when filming. Adds ``level_sd_deg`` and ``steps_tracked`` ({side: n}) to ``info``."""
+    info = dict(info)
+    if view_kind == "front":
+        info.update(measurable=False, reason=FRONT_PELVIS_REASON)
+        return info
+    if tilt is None or not info.get("measurable"):
+        return info
+    ms = np.sort(steps.midstance_frame.to_numpy(int)[steps.valid.to_numpy(bool)])
+    ms = ms[ms >= 0]
+    flight = tilt[(ms[:-1] + ms[1:]) // 2] if ms.size >= 2 else np.zeros(0)
+    flight = flight[np.isfinite(flight)]
+    level_sd = float(1.4826 * np.median(np.abs(flight - np.median(flight)))) if flight.size >= 3 else float("nan")
+    valid = steps.valid.to_numpy(bool) & np.isfinite(metrics.pelvic_drop_peak_deg.to_numpy(float))
+    counts = {side: int((valid & (steps.side == side).to_numpy()).sum()) for side in ("left", "right")}
+    info.update(level_sd_deg=round(level_sd, 2), steps_tracked=counts)
+    if not level_sd <= PELVIS_MAX_LEVEL_SD_DEG:
+        info.update(measurable=False, reason=(
+            f"the line at the waist did not come back to the same level at each mid-flight (spread "
+            f"{level_sd:.1f} deg), so it does not follow the pelvis (no colour change at the waist, a top hanging "
+            f"over the waistband, or hands crossing it): wear a top that contrasts with the shorts, tucked in, "
+            f"and film from behind"))
+    elif min(counts.values()) < PELVIS_MIN_STEPS:
+        info.update(measurable=False, reason=(
+            f"the waistband was followed through only {counts['left']} left and {counts['right']} right "
+            f"steps: film at least 10 seconds of steady running with the hips in view"))
+    return info
+
+
+def shank_reason(steps: pd.DataFrame, metrics: pd.DataFrame) -> str:
+    """Why the knee FPPA and hip adduction are missing on a side, in one sentence: the shank's
+    edges were not found in the image (:mod:`gaitlab.image.limbs`), clear of the other leg, often
+    enough on that side's steps; empty when both sides have them."""
+    valid = steps.valid.to_numpy(bool)
+    found = metrics.shank_axis_measured.to_numpy(bool)
+    counts = {side: (int((valid & found & (steps.side == side).to_numpy()).sum()),
+                     int((valid & (steps.side == side).to_numpy()).sum())) for side in ("left", "right")}
+    if min(found for found, _ in counts.values()) > 0:
+        return ""
+    return (f"the shank's edges were found in the image on only {counts['left'][0]} of {counts['left'][1]} left "
+            f"and {counts['right'][0]} of {counts['right'][1]} right steps (the legs crossing in the image at "
+            f"midstance, or legs of a colour close to what is behind them): film from directly behind against "
+            f"a plain background that contrasts with the legs")
 
 
 def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: pd.DataFrame, view: View) -> dict:
@@ -194,8 +281,8 @@ def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: 
     from .geometry import tilt_deg
 
     ms = steps.midstance_frame.to_numpy(int)
-    if pelvis_tilt is not None and (ms >= 0).sum() >= 2:
-        level = pelvis_level_deg(pelvis_tilt, ms)
+    level = pelvis_level_deg(pelvis_tilt, ms) if pelvis_tilt is not None and (ms >= 0).sum() >= 2 else np.nan
+    if np.isfinite(level):
         return {"roll_deg": level if view.kind == "rear" else -level, "method": "waistband at mid-flight"}
     ls, rs = lm.xy("left_shoulder"), lm.xy("right_shoulder")
     left_first = np.where((ls[:, 0] <= rs[:, 0])[:, None], ls, rs)
@@ -329,6 +416,26 @@ def find_view_change(lm: Landmarks) -> int | None:
     return None
 
 
+def frontal_stage(clean: Landmarks, steps: pd.DataFrame, view: View) -> tuple[pd.DataFrame, dict]:
+    """Per-step frontal metrics of a rear or front view, with ``camera_roll`` and ``pelvis`` (the
+    checks of :func:`pelvis_verdict`) for the capture-quality record.
+
+    Where the pelvis line did not pass its checks, the pelvic drop columns are NaN (the steps table
+    keeps no numbers the clip itself says are not the pelvis's). The camera roll comes from the
+    waistband at mid-flight only where the line passed, else from the shoulder line
+    (:func:`estimate_roll_frontal`); it levels hip adduction, while the pelvic drop is relative to
+    mid-flight and needs no roll."""
+    tilt, info = pelvis_tilt_signal(clean, view)
+    metrics = frontal_metrics(clean, steps, tilt)
+    info = pelvis_verdict(info, tilt, steps, metrics, view.kind)
+    if not info["measurable"]:
+        # The clip's own checks say the line is not the pelvis: its per-step values are not pelvic drop.
+        metrics[["pelvic_drop_deg", "pelvic_drop_peak_deg"]] = np.nan
+    roll = estimate_roll_frontal(clean, tilt if info["measurable"] else None, steps, view)
+    metrics["hip_adduction_deg"] = frontal_metrics(clean, steps, None, roll_deg=roll["roll_deg"])["hip_adduction_deg"]
+    return metrics, {"camera_roll": roll, "pelvis": info}
+
+
 def clean_landmarks(lm: Landmarks, view: View) -> Landmarks:
     """The landmarks every event and metric is computed from: resampled to a steady rate (variable
     frame rate clips), leg swaps repaired, gaps filled, spikes removed, smoothed
@@ -392,20 +499,19 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     quality = {"fps": fps, "view": view.to_dict(), "detected_fraction": float(lm.detected.mean()),
                "cadence_check": {"counted_spm": cadence["both"], "rhythm_spm": rh["cadence_spm"],
                                  "agree": bool(abs(cadence["both"] - rh["cadence_spm"]) <= CADENCE_AGREEMENT_SPM)}}
+    not_measured: dict = {}
     if view.kind == "side":
         metrics = sagittal_metrics(clean, steps, view.facing, height_m=runner.height_m)
     else:
-        tilt, pelvis_quality = pelvis_tilt_signal(clean, view)
-        roll = estimate_roll_frontal(clean, tilt, steps, view)
-        quality["camera_roll"] = roll
-        quality["pelvis"] = pelvis_quality
-        metrics = frontal_metrics(clean, steps, tilt if pelvis_quality["measurable"] else None,
-                                  roll_deg=roll["roll_deg"])
+        metrics, frontal_quality = frontal_stage(clean, steps, view)
+        quality.update(frontal_quality)
+        not_measured = {m: shank_reason(steps, metrics) for m in ("knee_fppa_deg", "hip_adduction_deg")}
     quality["rhythm"] = rh
     table = mark_implausible(pd.concat([steps, metrics], axis=1), view.kind)
     pelvis = quality.get("pelvis", {})
     summary = summarize(table, view.kind, cadence, fps, near_side=view.near_side,
-                        pelvis_measurable=pelvis.get("measurable", True), pelvis_reason=pelvis.get("reason", ""))
+                        pelvis_measurable=pelvis.get("measurable", True), pelvis_reason=pelvis.get("reason", ""),
+                        not_measured=not_measured)
     check = quality["cadence_check"]
     if not check["agree"]:
         both = (summary.metric == "cadence_spm") & (summary.side == "both")

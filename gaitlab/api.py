@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .analysis import analyze_landmarks, clean_landmarks, pelvis_tilt_signal
+from .analysis import analyze_landmarks, clean_landmarks
 from .config import AnalysisConfig, RunnerInfo
 from .landmarks import Landmarks
 from .result import AnalysisResult
@@ -73,15 +73,12 @@ def build_steps(events: pd.DataFrame, view: View) -> pd.DataFrame:
 def compute_metrics(clean: Landmarks, steps: pd.DataFrame, view: View, *, height_m: float | None = None) -> pd.DataFrame:
     """Per-step metrics for the view: sagittal from the side, frontal from behind or in front
     (with the pelvis measurement recorded during pose estimation)."""
-    from .analysis import estimate_roll_frontal
-    from .metrics.frontal import frontal_metrics
+    from .analysis import frontal_stage
     from .metrics.sagittal import sagittal_metrics
 
     if view.kind == "side":
         return sagittal_metrics(clean, steps, view.facing, height_m=height_m)
-    tilt, info = pelvis_tilt_signal(clean, view)
-    roll = estimate_roll_frontal(clean, tilt, steps, view)
-    return frontal_metrics(clean, steps, tilt if info["measurable"] else None, roll_deg=roll["roll_deg"])
+    return frontal_stage(clean, steps, view)[0]
 
 
 def analyze(video: str | Path | None = None, *, landmarks: str | Path | None = None, height_m: float | None = None,

@@ -371,14 +371,41 @@ def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None
 FRONTAL_RISE_FRACTION = 0.3
 
 
+#: The waistband line's height stands in for the trunk's when it was tracked in at least this
+#: fraction of the frames with the runner in view.
+WAISTLINE_MIN_TRACKED = 0.8
+
+
+def trunk_height(lm: Landmarks) -> np.ndarray:
+    """The trunk's height in the image per frame (pixels, y down), gaps filled.
+
+    The waistband line's height measured from the pixels (:mod:`gaitlab.image.pelvis`, frame
+    signal ``pelvis_line_y``) where it was tracked in most frames; otherwise the mean height of the
+    shoulder and hip keypoints. The keypoints lag: the pose model smooths them over time, and on
+    independently rendered runners their lowest point came 1-2 frames (60 fps) after the true
+    midstance, the pixel-measured line's on the frame.
+    """
+    from .image.pelvis import MIN_QUALITY
+
+    y = lm.frame_signals.get("pelvis_line_y")
+    q = lm.frame_signals.get("pelvis_tilt_quality")
+    if y is not None and q is not None:
+        good = np.isfinite(y) & (q >= MIN_QUALITY) & lm.detected
+        if good.sum() >= WAISTLINE_MIN_TRACKED * max(lm.detected.sum(), 1):
+            from .preprocess import despike, despike_window
+
+            return despike(_nan_interp(np.where(good, y, np.nan).astype(float)), despike_window(lm.fps))[0]
+    return _nan_interp(0.25 * (lm.xy("left_hip")[:, 1] + lm.xy("right_hip")[:, 1]
+                               + lm.xy("left_shoulder")[:, 1] + lm.xy("right_shoulder")[:, 1]))
+
+
 def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.DataFrame:
     """Events table for a rear or front view, where the feet move toward or away from the camera and
     give no fore-aft cue.
 
-    1. *Midstance* is where the trunk is lowest: the mean image height of the shoulders and hips,
-       detrended over one step, peaks (lowest point) once per step. In running the body is lowest
-       near mid-stance, when the stance knee is most flexed. The stance foot is the lower of the
-       two feet in the image at that moment.
+    1. *Midstance* is where the trunk is lowest (:func:`trunk_height`, detrended over one step,
+       peaks once per step). In running the body is lowest near mid-stance, when the stance knee is
+       most flexed. The stance foot is the lower of the two feet in the image at that moment.
     2. *TO*: after midstance the stance foot rises; TO is the last frame before its rising speed,
        relative to the drift it had at midstance while riding the belt, reaches
        :data:`FRONTAL_RISE_FRACTION` of its peak.
@@ -386,15 +413,14 @@ def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.Da
        from behind the heel hides the landing.
 
     On rendered runners with exact truth: midstance within 2 frames (at 60 fps) on 88-100 % of
-    steps, about 2 frames late on average from behind; toe-off within 2 frames on about 90 %.
+    steps; toe-off within 2 frames on about 90 %.
     Use these events to place midstance and the stance window; contact times are not reported from
     frontal views.
     """
     t = lm.time
     fps = lm.fps
     n = lm.n_frames
-    trunk_y = _nan_interp(0.25 * (lm.xy("left_hip")[:, 1] + lm.xy("right_hip")[:, 1]
-                                  + lm.xy("left_shoulder")[:, 1] + lm.xy("right_shoulder")[:, 1]))
+    trunk_y = trunk_height(lm)
     # The foot's lowest point; the ankle stands in for keypoint sets without heels and toes (COCO).
     low = {s: _nan_interp(np.fmax(np.fmax(lm.xy(f"{s}_heel")[:, 1], lm.xy(f"{s}_foot_index")[:, 1]),
                                   lm.xy(f"{s}_ankle")[:, 1])) for s in SIDES}

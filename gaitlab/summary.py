@@ -140,12 +140,15 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
 
 
 def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near_side: str | None = None,
-              pelvis_measurable: bool = True, pelvis_reason: str = "") -> pd.DataFrame:
+              pelvis_measurable: bool = True, pelvis_reason: str = "",
+              not_measured: dict[str, str] | None = None) -> pd.DataFrame:
     """The summary table (columns :data:`SUMMARY_COLUMNS`) for one analysed clip.
 
     ``view``: side, rear or front; ``near_side``: in a side view, the runner's side nearer the camera.
     ``pelvis_measurable``/``pelvis_reason``: whether this clip's pelvis line was tracked well enough
     for pelvic drop, and if not, why (one sentence).
+    ``not_measured``: {metric: one sentence} saying why a metric has no value on a side in this clip
+    (for example the knee angles where the shank's edges were not found).
     """
     specs = data()["metrics"]
     rows = []
@@ -163,6 +166,7 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near
         else:
             measured = bool(np.isfinite(pd.to_numeric(steps[name], errors="coerce")).any())
             reason = "not measured (needs the runner's height)" if name.endswith("_cm") and not measured else ""
+            reason = (not_measured or {}).get(name) or reason
         rows += _metric_rows(name, spec, steps, view=view, fps=fps, near_side=near_side, measured=measured,
                              not_measured_reason=reason)
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -23,6 +23,8 @@ little toward the bulge.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -40,11 +42,24 @@ HALF_WIDTH = 0.4
 SEGMENT_PX = 100
 #: A row's run is plausible when its width is within this range, in segment lengths.
 WIDTH_RANGE = (0.06, 0.5)
-#: An edge candidate is a local maximum of the across-limb colour gradient (Lab units per pixel)
-#: at least this strong, and at least this fraction of the strongest in its half of the row, so
-#: the smooth shading across a lit limb is not taken for its edge.
+#: An edge candidate is a colour step across the limb (CIE Lab gradient, OpenCV's 8-bit scaling,
+#: units per band pixel) at least this strong...
 MIN_EDGE = 6.0
-EDGE_FRACTION = 0.35
+#: ... and the strongest within this many band pixels along its row (about a twentieth of
+#: the segment, a third of a shank's width). A shaded side darkens toward the silhouette in a ramp
+#: whose steps are weaker than the silhouette's own step close beyond them; the other leg's white
+#: shoe, a treadmill rail or any brighter edge farther out does not hide a nearer, fainter edge.
+#: (Measuring the strength against the row's strongest edge instead let the other foot's white
+#: shoe hide a dark-skinned shank's edge: the axis read 9-10 deg off on independently rendered
+#: runners.)
+EDGE_SPACING = 5
+#: Rows with an edge candidate within this many band pixels of the centre line give no run (the
+#: keypoint segment lies on the limb's edge or off the limb there).
+CENTRE_CLEAR = 2
+#: The limb's axis turns at most this far from the keypoint segment it is searched along: on
+#: rendered runners the keypoint shank was at most 10 deg off the true shank, and a line turned
+#: further is the edge of something crossing the band (a belt's stripes, the other leg).
+MAX_TURN_DEG = 20.0
 #: A limb axis is used when at least this fraction of rows gave a run.
 MIN_QUALITY = 0.5
 
@@ -52,6 +67,70 @@ MIN_QUALITY = 0.5
 SEGMENTS = {f"{side}_shank": ("shank", f"{side}_knee", f"{side}_ankle") for side in ("left", "right")}
 #: The numbers kept per limb and frame (frame signals ``<limb>_<field>``).
 FIELDS = ("axis_x", "axis_y", "centre_x", "centre_y", "quality")
+
+
+def sample_band(rgb: np.ndarray, a, b, band=BANDS["shank"]):
+    """The image resampled along the segment ``a``->``b`` (image pixels): rows run along the segment
+    over the fractions ``band`` of its length, columns across it, :data:`SEGMENT_PX` band pixels per
+    segment length, the segment down the middle column.
+
+    Returns (RGB band, 2x3 affine map from band pixel (x, y) to image point), or None when the
+    segment is too short or not finite.
+    """
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    length = float(np.linalg.norm(b - a))
+    if not (np.isfinite(length) and length >= 8):
+        return None
+    u = (b - a) / length
+    n = np.array([-u[1], u[0]])
+    s = length / SEGMENT_PX  # image pixels per band pixel
+    w, h = int(2 * HALF_WIDTH * SEGMENT_PX), int((band[1] - band[0]) * SEGMENT_PX)
+    origin = a + u * band[0] * length - n * (w / 2) * s
+    # Band pixel (x, y) -> image point origin + n * x * s + u * y * s.
+    m = np.array([[n[0] * s, u[0] * s, origin[0]], [n[1] * s, u[1] * s, origin[1]]])
+    out = cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                         borderMode=cv2.BORDER_REPLICATE)
+    return out, m
+
+
+def limb_edges(band: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The limb's edges in each row of a band (:func:`sample_band`): columns (left, right), -1 and
+    the band width where that side's edge was not found.
+
+    An edge candidate is a colour step across the limb: a local maximum of the CIE Lab gradient
+    along the row, at least :data:`MIN_EDGE` strong, that stands on its own: going outward from it,
+    the gradient falls below half its strength before any stronger step within
+    :data:`EDGE_SPACING` band pixels. The limb's edges are the candidates nearest the centre line on
+    either side; rows with a candidate within :data:`CENTRE_CLEAR` of the centre line give none.
+    """
+    grad = colour_gradient(lab_blurred(band, 3), across=True)
+    w = band.shape[1]
+    c = w // 2
+    cols = np.arange(w)
+    edge = np.zeros_like(grad, bool)
+    edge[:, 1:-1] = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] > grad[:, 2:]) & (grad[:, 1:-1] >= MIN_EDGE)
+    # For each candidate, the gradient 1..EDGE_SPACING pixels outward (toward column 0 left of the
+    # centre line, toward the last column right of it) and inward: (candidates, EDGE_SPACING).
+    rr, cc = np.nonzero(edge)
+    padded = np.pad(grad, ((0, 0), (EDGE_SPACING, EDGE_SPACING)))
+    step = np.arange(1, EDGE_SPACING + 1)[None, :] * np.where(cc < c, -1, 1)[:, None]
+    beyond = padded[rr[:, None], EDGE_SPACING + cc[:, None] + step]
+    within = padded[rr[:, None], EDGE_SPACING + cc[:, None] - step]
+    g = grad[rr, cc][:, None]
+    # Outward, a stronger step reached before the gradient fell below half: this one is its shoulder.
+    below = beyond < 0.5 * g
+    fell_before = (np.cumsum(below, axis=1) - below) > 0
+    edge[rr, cc] = ~((beyond > g) & ~fell_before).any(axis=1) & (within <= g).all(axis=1)
+    left = np.where(edge & (cols < c), cols, -1).max(axis=1)
+    right = np.where(edge & (cols > c), cols, w).min(axis=1)
+    # The segment must run inside the limb: a row with an edge on the centre line gives none.
+    inside = ~edge[:, c - CENTRE_CLEAR:c + CENTRE_CLEAR + 1].any(axis=1)
+    return np.where(inside, left, -1), np.where(inside, right, w)
+
+
+@lru_cache(maxsize=None)
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(n, k=1)
 
 
 def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
@@ -63,32 +142,12 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     a plausible run (0 when nothing was found; the other values are then NaN).
     """
     nan = np.array([np.nan, np.nan, np.nan, np.nan, 0.0])
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    length = float(np.linalg.norm(b - a))
-    if not (np.isfinite(length) and length >= 8):
+    sampled = sample_band(rgb, a, b, band)
+    if sampled is None:
         return nan
-    u = (b - a) / length
-    n = np.array([-u[1], u[0]])
-    s = length / SEGMENT_PX  # image pixels per band pixel
-    w, h = int(2 * HALF_WIDTH * SEGMENT_PX), int((band[1] - band[0]) * SEGMENT_PX)
-    origin = a + u * band[0] * length - n * (w / 2) * s
-    # Band pixel (x, y) -> image point origin + n * x * s + u * y * s.
-    m = np.array([[n[0] * s, u[0] * s, origin[0]], [n[1] * s, u[1] * s, origin[1]]])
-    band = cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
-    grad = colour_gradient(lab_blurred(band, 3), across=True)
-    c = w // 2
-    cols = np.arange(w)
-    # Edge candidates: local maxima of the across-limb colour gradient, strong within their row half.
-    peak = np.zeros_like(grad, bool)
-    peak[:, 1:-1] = (grad[:, 1:-1] >= grad[:, :-2]) & (grad[:, 1:-1] > grad[:, 2:])
-    left_max = grad[:, :c].max(axis=1, keepdims=True)
-    right_max = grad[:, c:].max(axis=1, keepdims=True)
-    strong = np.where(cols < c, grad >= EDGE_FRACTION * left_max, grad >= EDGE_FRACTION * right_max)
-    edge = peak & strong & (grad >= MIN_EDGE)
-    # The limb's edges are the candidates nearest the centre line on either side.
-    left = np.where(edge & (cols < c), cols, -1).max(axis=1)
-    right = np.where(edge & (cols > c), cols, w).min(axis=1)
+    img, m = sampled
+    h, w = img.shape[:2]
+    left, right = limb_edges(img)
     width = right - left
     ok = (left >= 0) & (right < w) \
         & (width >= WIDTH_RANGE[0] * SEGMENT_PX) & (width <= WIDTH_RANGE[1] * SEGMENT_PX)
@@ -96,18 +155,27 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     if ok.sum() < max(6, 0.2 * h):
         return nan
     y, mid = rows[ok], 0.5 * (left[ok] + right[ok])
-    keep = np.ones(y.size, bool)
+    # A robust start (Theil-Sen: the median slope over pairs of rows), so a run of rows where an
+    # edge jumped to something else beside the limb does not tilt the line, then least squares
+    # over the rows that agree with it.
+    i, j = _pairs(y.size)
+    far = (y[j] - y[i]) >= 0.25 * h
+    slope = median((mid[j] - mid[i])[far] / (y[j] - y[i])[far]) if far.any() else 0.0
+    coef = (slope, median(mid - slope * y))
     for _ in range(3):
-        coef = line_fit(y[keep], mid[keep])
         res = np.abs(coef[0] * y + coef[1] - mid)
-        keep = res <= max(1.0, 2.5 * median(res[keep]))
+        keep = res <= max(1.0, 2.5 * median(res))
         if keep.sum() < 6:
             return nan
+        coef = line_fit(y[keep], mid[keep])
+    if abs(coef[0]) > np.tan(np.radians(MAX_TURN_DEG)):
+        return nan  # edges of something else that crosses the band (keypoints off the limb)
     quality = float(keep.sum() / h)
-    direction = n * coef[0] + u  # d(mid)/d(row) across, one row along
+    # The fitted midline x = coef[0] * y + coef[1] in band pixels, mapped back to the image.
+    direction = m[:, :2] @ np.array([coef[0], 1.0])
     direction /= np.linalg.norm(direction)
     yc = h / 2
-    centre = origin + n * (coef[0] * yc + coef[1]) * s + u * yc * s
+    centre = m @ np.array([coef[0] * yc + coef[1], yc, 1.0])
     return np.array([direction[0], direction[1], centre[0], centre[1], quality])
 
 

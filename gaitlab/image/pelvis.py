@@ -29,7 +29,7 @@ LH, RH = KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]
 LS, RS = KEYPOINT_INDEX["left_shoulder"], KEYPOINT_INDEX["right_shoulder"]
 
 #: Window above the hips, in trunk lengths (top, bottom) and in hip-landmark spans (half-width).
-WINDOW_TOP, WINDOW_BOTTOM, WINDOW_HALF_WIDTH = 0.55, 0.05, 1.6
+WINDOW_TOP, WINDOW_BOTTOM, WINDOW_HALF_WIDTH = 0.55, 0.05, 1.2
 #: A column agrees with the fitted line when within this many pixels (at the analysis scale).
 INLIER_PX = 1.5
 #: Windows are resampled so the trunk is this many pixels long (resolution independence).
@@ -39,10 +39,19 @@ TRACK_BAND = 0.05
 #: Frames whose line fits fewer columns than this are unreliable (and reset the tracking).
 MIN_QUALITY = 0.3
 
+#: The frame signals kept per frame: the line's tilt (deg, + = image-right end lower), its quality
+#: (the fraction of the window's columns on it) and its height (image y, pixels, at the window's
+#: middle column): the pelvis's own height, free of the pose model's landmark smoothing, which
+#: lags the true motion by one or two frames at 60 fps.
+WAISTBAND_SIGNALS = ("pelvis_tilt_deg", "pelvis_tilt_quality", "pelvis_line_y")
+#: Their values in a frame without a line.
+EMPTY_WAISTBAND = (float("nan"), 0.0, float("nan"))
+
 
 def _window(rgb: np.ndarray, kp: np.ndarray):
     """Crop around the waistband, resampled to :data:`TRUNK_PX` per trunk length, in Lab.
-    Returns (lab crop, y of the hip midpoint in crop pixels) or None."""
+    Returns (lab crop, y of the hip midpoint in crop pixels, (image y of the crop's top, scale)) or
+    None."""
     hips = 0.5 * (kp[LH] + kp[RH])
     shoulders = 0.5 * (kp[LS] + kp[RS])
     trunk = float(np.linalg.norm(shoulders - hips))
@@ -59,7 +68,7 @@ def _window(rgb: np.ndarray, kp: np.ndarray):
     scale = TRUNK_PX / trunk
     crop = cv2.resize(rgb[iy0:iy1, ix0:ix1], None, fx=scale, fy=scale,
                       interpolation=cv2.INTER_LINEAR if scale > 1 else cv2.INTER_AREA)
-    return lab_blurred(crop, 5), (hips[1] - iy0) * scale
+    return lab_blurred(crop, 5), (hips[1] - iy0) * scale, (iy0, scale)
 
 
 class WaistbandTracker:
@@ -73,17 +82,18 @@ class WaistbandTracker:
     def __init__(self):
         self.prior: tuple[float, float] | None = None  # (slope, height above the hips in crop px)
 
-    def update(self, rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float]:
-        """Tilt (degrees, + = image-right end lower) and quality (0..1) of the waistband line."""
+    def update(self, rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float]:
+        """The waistband line's :data:`WAISTBAND_SIGNALS`: tilt (degrees, + = image-right end lower),
+        quality (0..1) and height (image y at the window's middle column)."""
         win = _window(rgb, np.asarray(keypoints_xy, float))
         if win is None:
             self.prior = None
-            return float("nan"), 0.0
-        lab, hip_row = win
+            return EMPTY_WAISTBAND
+        lab, hip_row, (top, scale) = win
         gy = colour_gradient(lab, across=False)
         rows, cols = gy.shape
         if rows < 5 or cols < 8:
-            return float("nan"), 0.0
+            return EMPTY_WAISTBAND
         c = np.arange(cols)
         if self.prior is not None:
             slope, above = self.prior
@@ -98,23 +108,23 @@ class WaistbandTracker:
         strong = b > max(quantile(b, 0.3), 1e-6)
         if strong.sum() < 8:
             self.prior = None
-            return float("nan"), 0.0
+            return EMPTY_WAISTBAND
         # Weighted by the squared edge strength: a strong, clean edge outweighs faint texture.
         x, y, wts = c[strong].astype(float), y[strong], b[strong].astype(float) ** 2
         keep = np.ones(x.size, bool)
         for _ in range(4):
             if keep.sum() < 6:
                 self.prior = None
-                return float("nan"), 0.0
+                return EMPTY_WAISTBAND
             slope, offset = line_fit(x[keep], y[keep], wts[keep])
             res = np.abs(slope * x + offset - y)
             keep = res < max(INLIER_PX, 2.0 * median(res[keep]))
         quality = float(np.sum(np.abs(slope * x + offset - y) < INLIER_PX) / cols)
         centre_row = slope * cols / 2 + offset
         self.prior = (slope, hip_row - centre_row) if quality >= MIN_QUALITY else None
-        return float(np.degrees(np.arctan(slope))), quality
+        return float(np.degrees(np.arctan(slope))), quality, float(top + centre_row / scale)
 
 
-def waistband_tilt(rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float]:
-    """Tilt and quality of the waistband line in a single frame, searched in the whole window."""
+def waistband_tilt(rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float]:
+    """:data:`WAISTBAND_SIGNALS` of the waistband line in a single frame, searched in the whole window."""
     return WaistbandTracker().update(rgb, keypoints_xy)

@@ -33,7 +33,7 @@ from ..io.stderr import native_stderr_silenced
 from ..io.video import TRUNCATION_FRACTION, VideoInfo, VideoReader, clean_timestamps, opencv_single_threaded, probe
 from ..landmarks import Landmarks
 from ..image.limbs import empty_axes, limb_axes
-from ..image.pelvis import WaistbandTracker, waistband_tilt
+from ..image.pelvis import EMPTY_WAISTBAND, WAISTBAND_SIGNALS, WaistbandTracker, waistband_tilt
 from ..schema import KEYPOINT_INDEX, KEYPOINTS
 from . import subject
 from .mediapipe_backend import MEDIAPIPE_VERSION, BlazePose, Poses
@@ -64,7 +64,7 @@ class PoseConfig:
 
 
 #: Frame signals measured from the pixels of each pose (see :class:`_PixelMeasures`).
-PIXEL_SIGNALS = ("pelvis_tilt_deg", "pelvis_tilt_quality", *empty_axes())
+PIXEL_SIGNALS = (*WAISTBAND_SIGNALS, *empty_axes())
 
 
 class _PixelMeasures:
@@ -81,19 +81,17 @@ class _PixelMeasures:
         out = np.empty((poses.count, len(PIXEL_SIGNALS)), np.float32)
         for k in range(poses.count):
             xy = poses.image[k, :, :2]
-            if self.waistband is not None:
-                tilt, quality = self.waistband.update(rgb, xy)
-            else:
-                tilt, quality = waistband_tilt(rgb, xy)
+            waist = self.waistband.update(rgb, xy) if self.waistband is not None else waistband_tilt(rgb, xy)
             axes = limb_axes(rgb, xy, KEYPOINT_INDEX)
-            out[k] = [tilt, quality] + [axes[name] for name in PIXEL_SIGNALS[2:]]
+            out[k] = [*waist] + [axes[name] for name in PIXEL_SIGNALS[len(WAISTBAND_SIGNALS):]]
         if not poses.count and self.waistband is not None:
             self.waistband.prior = None
         return out
 
 
 #: Pixel-signal values of a frame without the runner.
-EMPTY_PIXELS = np.array([np.nan, 0.0] + [empty_axes()[name] for name in PIXEL_SIGNALS[2:]], np.float32)
+EMPTY_PIXELS = np.array([*EMPTY_WAISTBAND] + [empty_axes()[name] for name in PIXEL_SIGNALS[len(WAISTBAND_SIGNALS):]],
+                        np.float32)
 
 
 #: Frames a store is sized for up front, whatever the container declares (a damaged or crafted
