@@ -151,8 +151,10 @@ def analyze(videos, out, landmarks, keypoints_fps, model, capture_fps, compare, 
 def report_command(results, compare, overlay, **clinic):
     """Re-render the clinician report of a RESULTS folder written by `gaitlab analyze`. Runner
     details given here replace the recorded ones field by field."""
+    from .clinic import runner_info
     from .pipeline import report as run
 
+    runner_info(**clinic)  # arguments that do not fit are refused before the folder is read
     bar = _progress_bar(None)
     try:
         written = run(results, compare=compare, overlay=overlay, runner_changes=clinic, progress=bar)

@@ -616,7 +616,7 @@ def report_rewrite_on_a_full_disk_while_the_pdf_is_written(w):
     import gaitlab.report.pdf as pdf
     real = pdf.write_pdf
 
-    def full(c, frames, plots, path):
+    def full(html, path):
         Path(path).write_bytes(b"%PDF-1.4 half")
         raise OSError(errno.ENOSPC, "No space left on device")
     w.mp.setattr(pdf, "write_pdf", full)
@@ -1385,7 +1385,7 @@ variants("exit-code", "numbers_out_of_range", {
                          "--height takes a number with an optional unit (m, cm), got 'nan'"),
     "speed-99": _usage(["analyze", "x.mp4", "--speed", "99"], "speed must be between 0 and 45 km/h"),
     "speed-unit": _usage(["analyze", "x.mp4", "--speed", "12furlongs"],
-                         "--speed takes a number with an optional unit (km/h, kmh, m/s, mph), got '12furlongs'"),
+                         "--speed takes a speed (12, 12km/h, 3.3m/s, 7.5mph) or a pace (5:30/km, 8:50/mi), got '12furlongs'"),
     "workers-0": _usage(["batch", "x", "--out", "o", "--workers", "0"], "--workers must be at least 1"),
     "workers-negative": _usage(["batch", "x", "--out", "o", "--workers", "-3"], "--workers must be at least 1"),
     "report-height": _usage(["report", "res", "--height", "3m"],
@@ -2042,7 +2042,7 @@ def test_own_fuzzed_results_files(assets, tmp_path_factory, monkeypatch, which, 
     write_manifest(res)
     drawn = []
     monkeypatch.setattr(report, "write_report", lambda results, names, folder, runner=None, earlier=None, videos=None,
-                        overlay=False: drawn.append(report.report_content(results, names, runner, earlier)) or {})
+                        overlay=False, **more: drawn.append(report.report_content(results, names, runner, earlier)) or {})
     _gaitlab_error_or_value(lambda: pipeline.report(res))
 
 

@@ -118,9 +118,10 @@ def test_flags_only_where_the_reference_data_supports_one(session):
         summary = next(r for r, n in zip(results, names) if n == row.clip).summary
         both_row = summary[(summary.metric == row.metric) & (summary.side == "both")].iloc[0]
         enough = min(row.n_steps["left"], row.n_steps["right"]) >= constant("min_steps_per_side")
-        known = np.isfinite(float(both_row.sdd or np.nan)) and np.isfinite(float(both_row.uncertainty or np.nan))
-        limit = max(float(both_row.sdd), 2 * float(both_row.uncertainty)) if known else None
-        expect_asym = limit is not None and enough and row.per_side and abs(row.right_minus_left) > limit
+        # The summary's limit: the SDD where published and gaitlab's measured right-minus-left error.
+        limit = float(both_row.asymmetry_limit)
+        assert limit >= max(np.nan_to_num(float(both_row.sdd)), float(both_row.asymmetry_error)), row.metric
+        expect_asym = np.isfinite(limit) and enough and row.per_side and abs(row.right_minus_left) > limit
         assert ("asymmetry" in kinds) == bool(expect_asym), row.metric
     # Leacox 2025 gives group means per speed and no spread: the cadence is set beside the mean at
     # the runner's speed (10 km/h = 2.78 m/s: about 170 steps/min) and not flagged.

@@ -332,17 +332,3 @@ def test_overlay_writes_the_report_values_legibly(reports):
     for h in (480, 720):
         (_, th), _ = cv2.getTextSize("H", cv2.FONT_HERSHEY_SIMPLEX, 0.8 * font_scale(h), 1)
         assert th >= 0.02 * h and TEXT_HEIGHT * 0.8 >= 0.02
-
-
-def test_report_files_replace_old_ones_only_when_all_are_complete(tmp_path):
-    from gaitlab.report import _write_all
-
-    html, pdf = tmp_path / "report.html", tmp_path / "report.pdf"
-    html.write_text("old html")
-    pdf.write_bytes(b"old pdf")
-    with pytest.raises(TypeError):
-        _write_all({html: b"new html", pdf: "not bytes"})  # the second file fails half-way
-    assert html.read_text() == "old html" and pdf.read_bytes() == b"old pdf"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]
-    _write_all({html: b"new html", pdf: b"%PDF new"})
-    assert html.read_text() == "new html" and pdf.read_bytes() == b"%PDF new"

@@ -88,7 +88,7 @@ def write_report(results: list, names: list[str], folder: str | Path, *, runner:
 
     from ..summary import printable_steps
     from .overlay import write_overlay
-    from .pdf import pdf_bytes
+    from .pdf import write_pdf
 
     folder = Path(folder)
     # Everything drawn from single steps shows only what the summary prints.
@@ -100,14 +100,13 @@ def write_report(results: list, names: list[str], folder: str | Path, *, runner:
     figures = report_figures(results, names, videos)
     tell(1, 3, f"report {session}")
     html = render_html(c, figures)
-    pdf = pdf_bytes(html)
-    tell(2, 3, f"report {session}")
     # Every file is written complete under a temporary name first; only then are they all renamed
     # into place, so a failure (a full disk) leaves the earlier report as it was.
     temps: dict[str, tuple[Path, Path]] = {}
     try:
         _temp(temps, "html", folder / HTML_NAME).write_bytes(html.encode("utf-8"))
-        _temp(temps, "pdf", folder / PDF_NAME).write_bytes(pdf)
+        tell(2, 3, f"report {session}")
+        write_pdf(html, _temp(temps, "pdf", folder / PDF_NAME))
         tell(3, 3, f"report {session}")
         if overlay:
             for i, (res, name) in enumerate(zip(results, names)):
