@@ -13,7 +13,9 @@ from gaitlab.references import constant, data
 from gaitlab.synth import load_truth
 from gaitlab.validation import match_steps
 
-CADENCE_MATRIX = [(cad, fps) for cad in (150, 170, 190) for fps in (30, 60, 120)]
+#: Each frame rate at least once, the slowest and fastest cadences at the lowest and highest rates
+#: (cadence on many more runners and rates is in the published figures, tests/test_validate.py).
+CADENCE_MATRIX = [(150, 30), (150, 120), (170, 60), (190, 30), (190, 120)]
 SPEED = {150: 2.7, 170: 3.0, 190: 3.6}
 # 10-18 steps per clip: the shortest clips a clinic would film, kept short for the suite's time.
 DURATION = {30: 6.0, 60: 5.0, 120: 4.0}
