@@ -37,7 +37,8 @@ def apply_capture_fps(lm: Landmarks, capture_fps: float | None) -> Landmarks:
 
 #: Contacts further than this fraction of a step from the fitted contact line leave the cadence fit.
 CADENCE_OUTLIER_STEPS = 0.2
-#: The rhythm of the whole clip and the counted contacts should agree within this (steps/min).
+#: The rhythm of the whole clip and the counted contacts should agree within this (steps/min);
+#: where they do not, the rhythm is the cadence shown (see analyze_landmarks).
 CADENCE_AGREEMENT_SPM = 1.0
 
 
@@ -495,10 +496,14 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     steps = build_steps(events, "initial_contact" if view.kind == "side" else "midstance")
     check_steps(steps)
     cadence = cadence_from_steps(steps, frontal=view.kind != "side")
-
+    check = {"counted_spm": cadence["both"], "rhythm_spm": rh["cadence_spm"],
+             "agree": bool(abs(cadence["both"] - rh["cadence_spm"]) <= CADENCE_AGREEMENT_SPM)}
+    if not check["agree"]:
+        # Counted contacts that disagree with the step rhythm of the whole clip have missed or
+        # mistimed some contacts; the rhythm (label-free, every frame) is the cadence then.
+        cadence["both"] = float(rh["cadence_spm"])
     quality = {"fps": fps, "view": view.to_dict(), "detected_fraction": float(lm.detected.mean()),
-               "cadence_check": {"counted_spm": cadence["both"], "rhythm_spm": rh["cadence_spm"],
-                                 "agree": bool(abs(cadence["both"] - rh["cadence_spm"]) <= CADENCE_AGREEMENT_SPM)}}
+               "cadence_check": check}
     not_measured: dict = {}
     if view.kind == "side":
         metrics = sagittal_metrics(clean, steps, view.facing, height_m=runner.height_m)
@@ -516,8 +521,8 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     if not check["agree"]:
         both = (summary.metric == "cadence_spm") & (summary.side == "both")
         summary.loc[both, "warning"] = (
-            f"the counted contacts give {check['counted_spm']:.1f} steps/min and the rhythm of the whole clip "
-            f"{check['rhythm_spm']:.1f}: contacts were missed or mistimed; the counted value is shown")
+            f"the counted contacts give {check['counted_spm']:.1f} steps/min, the step rhythm of the whole clip "
+            f"{check['rhythm_spm']:.1f}: some contacts were missed or mistimed, so the rhythm is shown")
     return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table, cadence=cadence,
                           quality=quality, summary=summary, runner=runner.to_dict(), config=config.to_dict())
 
