@@ -84,10 +84,11 @@ def verdict(metric: str, view: str, role: str, fps: float, kind: str = "value") 
     fig = figure(metric, view, role, fps, kind)
     need = needed(metric, fps)
     if fig is None:
-        return False, None, "not validated for this view and side"
+        return False, None, "gaitlab has not yet been validated for this view and side"
     if need is not None and not fig["p95_abs"] <= need:
-        return False, fig, (f"95 % of validation clips within {fig['p95_abs']:.{_decimals(metric)}f}, more than the "
-                            f"{need:g} this measure needs")
+        unit = references()["metrics"].get(metric, {}).get("unit", "")
+        return False, fig, (f"gaitlab's error here was up to {fig['p95_abs']:.{_decimals(metric) - 1}f} {unit} "
+                            f"(95 % of validation clips), more than the {need:g} {unit} this measure allows")
     return True, fig, ""
 
 

@@ -55,10 +55,10 @@ def _stats(values: pd.Series) -> dict:
 
 
 def _withheld_reason(name: str, side: str, role: str, why: str) -> str:
+    """One sentence: why a side's value is not printed (the far leg: and how to measure it)."""
     if role == "far":
-        return (f"{side} leg (the far leg, partly hidden by the near one) withheld: {why}; film the {side} side "
-                f"as well to measure it")
-    return f"withheld: {why}"
+        return f"not printed for the {side} leg, the one further from the camera: {why}; film the {side} side to measure it"
+    return f"not printed: {why}"
 
 
 def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: float, near_side: str | None,
@@ -97,6 +97,12 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
                      "exceeds_sdd": False, "asymmetry_error": float("nan"), "asymmetry_limit": float("nan"),
                      "uncertainty": accuracy.rounded(fig, name), "uncertainty_text": accuracy.describe(fig, name),
                      "measurable": shown, "warning": warning})
+    if not any(printed.values()) and measured:
+        # Neither side printed: one sentence for the measure (the near side's reason, which holds for both).
+        near = next((r for r in rows if r["role"] != "far"), rows[0])
+        reason = near["warning"]
+        for r in rows:
+            r["warning"] = reason
     diff = rows[1]["median"] - rows[0]["median"]
     _, asym_fig, _ = accuracy.verdict(name, view, "both", fps, kind="right_minus_left")
     asym_error = asym_fig["p95_abs"] if asym_fig else float("nan")

@@ -103,7 +103,7 @@ def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monk
     monkeypatch.setattr(accuracy, "published", lambda: doc)
     shown, _, _ = accuracy.verdict("overstride_cm", "side", "near", 60)
     far_shown, far_fig, why = accuracy.verdict("overstride_cm", "side", "far", 60)
-    assert shown and not far_shown and far_fig["p95_abs"] == 6.0 and "more than the 3" in why
+    assert shown and not far_shown and far_fig["p95_abs"] == 6.0 and "more than the 3 cm" in why
     assert accuracy.verdict("overstride_cm", "rear", "left", 60)[0] is False  # not validated there
     from gaitlab.summary import summarize
 
@@ -113,7 +113,7 @@ def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monk
     row = s[s.metric == "overstride_cm"].set_index("side")
     assert row.loc["right", "measurable"] and row.loc["right", "median"] == 12.0 and row.loc["right", "uncertainty"] == 2.0
     assert not row.loc["left", "measurable"] and np.isnan(row.loc["left", "median"])
-    assert "far leg" in row.loc["left", "warning"] and "film the left side" in row.loc["left", "warning"]
+    assert "further from the camera" in row.loc["left", "warning"] and "film the left side" in row.loc["left", "warning"]
     assert np.isnan(row.loc["both", "right_minus_left"])  # no difference from one printed side
 
 

@@ -238,6 +238,8 @@ def _not_measurable_reason(warnings: list[str]) -> str:
     reason = reason.strip()
     if not reason:
         return "Not measurable from this video."
+    if reason.lower().startswith("not printed"):  # measured, but not as accurately as the measure needs
+        return reason[0].upper() + reason[1:].rstrip(".") + "."
     return f"Not measurable from this video: {reason}."
 
 
