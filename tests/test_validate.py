@@ -147,8 +147,10 @@ def test_validate_writes_every_table(subset_run):
 
 
 def test_published_figures_hold_on_a_fixed_untuned_subset(subset_run):
-    """Each value this subset prints is within the published figure for its metric, view, side role
-    and frame rate (within the figure's largest error; the median error within its 95th percentile)."""
+    """These clips are part of the published figures: each value they give is within its figure's
+    largest error (for its metric, view, side role and frame rate), give or take a quarter of what the
+    measure needs (the pose model's arithmetic may differ a little between machines). A change that
+    makes any of them worse fails here until the figures are measured again (make validate)."""
     tables, _ = subset_run
     sides = tables["sides"].merge(tables["clips"][["clip", "view", "fps"]], on="clip")
     checked = 0
@@ -156,9 +158,9 @@ def test_published_figures_hold_on_a_fixed_untuned_subset(subset_run):
         fig = accuracy.figure(metric, view, role, float(g.fps.iloc[0]), kind)
         if fig is None:
             continue
+        slack = 0.25 * accuracy.needed(metric)
         err = g.error.abs()
-        assert err.median() <= fig["p95_abs"] + 1e-6, (metric, kind, view, role, list(err), fig["p95_abs"])
-        assert err.max() <= fig["max_abs"] * 1.5 + 1e-6, (metric, kind, view, role, list(err), fig["max_abs"])
+        assert err.max() <= fig["max_abs"] + slack, (metric, kind, view, role, list(err), fig["max_abs"])
         checked += 1
     assert checked >= 20
 
