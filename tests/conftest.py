@@ -1,12 +1,16 @@
 """Shared fixtures: paths to the real clips in ../shared/videos and the committed sample clips,
-and a per-session cache of pose estimation so each clip runs through MediaPipe once."""
+and a cache of pose estimation and synthetic renders so that each clip is rendered and runs through
+MediaPipe once per test run, however many pytest-xdist workers share the run."""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,18 +31,55 @@ def shared_video(name: str) -> Path:
     return path
 
 
+def run_folder(tmp_path_factory, name: str) -> Path:
+    """A folder shared by every pytest-xdist worker of this test run (the run's own base folder),
+    or this session's when the suite runs in one process."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@contextmanager
+def locked(path: Path):
+    """Hold an exclusive lock on ``path`` (created if missing) while the block runs, so that one
+    worker computes a cached file while the others wait for it."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _file_key(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:24]
+
+
 @pytest.fixture(scope="session")
-def pose_cache():
-    """``pose_cache(path)`` -> Landmarks, estimated once per path per test session (in
-    :data:`POSE_CHUNKS` stretches)."""
+def pose_cache(tmp_path_factory):
+    """``pose_cache(path)`` -> Landmarks, estimated once per clip content per test run (in
+    :data:`POSE_CHUNKS` stretches) and shared with the other workers through a Parquet file."""
+    from gaitlab.landmarks import Landmarks
     from gaitlab.pose.estimate import PoseConfig, estimate_pose
 
+    folder = run_folder(tmp_path_factory, "landmarks")
     cache = {}
 
     def get(path):
         key = str(Path(path).resolve())
         if key not in cache:
-            cache[key] = estimate_pose(key, PoseConfig(chunks=POSE_CHUNKS))
+            stored = folder / f"{_file_key(Path(key))}.parquet"
+            with locked(stored.with_suffix(".lock")):
+                if not stored.is_file():
+                    estimate_pose(key, PoseConfig(chunks=POSE_CHUNKS)).save(stored)
+            cache[key] = Landmarks.load(stored)
         return cache[key]
 
     return get
@@ -67,18 +108,18 @@ def sample_manifest() -> dict:
 @pytest.fixture(scope="session")
 def synthetic(tmp_path_factory, pose_cache):
     """``synthetic(name, **params)`` -> (video path, truth dict, raw Landmarks): renders a synthetic
-    runner once per session (supersample 1 to keep the suite quick) and runs the pose stage on it."""
+    runner once per test run (supersample 1 to keep the suite quick) and runs the pose stage on it."""
     from gaitlab.synth import SynthParams, load_truth, render_clip, truth_path_for
 
-    folder = tmp_path_factory.mktemp("synthetic")
-    done = {}
+    folder = run_folder(tmp_path_factory, "synthetic")
 
     def make(name, **params):
-        if name not in done:
-            params.setdefault("supersample", 1)
-            video, truth = render_clip(SynthParams(**params), folder / f"{name}.mp4")
-            done[name] = video
-        video = done[name]
+        params.setdefault("supersample", 1)
+        tag = hashlib.sha256(repr(sorted(params.items())).encode()).hexdigest()[:10]
+        video = folder / f"{name}-{tag}.mp4"
+        with locked(folder / f".{video.name}.lock"):
+            if not video.is_file():
+                render_clip(SynthParams(**params), video)
         return video, load_truth(truth_path_for(video)), pose_cache(video)
 
     return make

@@ -9,6 +9,7 @@ deterministic (no GPU, no OpenGL).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -31,6 +32,11 @@ class Camera:
 
     def basis(self):
         """Unit vectors (right, up, forward) of the camera in world coordinates."""
+        return self._basis
+
+    @cached_property
+    def _basis(self):
+        # Computed once per camera: every primitive of every frame projects through it.
         f = np.asarray(self.target, float) - np.asarray(self.position, float)
         f /= np.linalg.norm(f)
         r = np.cross(f, [0.0, 1.0, 0.0])
