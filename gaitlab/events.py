@@ -138,8 +138,10 @@ def rhythm(lm: Landmarks, view) -> dict:
 
     fps = lm.fps
     leg = leg_length_px(lm)
+    signed = None
     if view.kind == "side":
-        sig = np.abs(lm.xy("left_ankle")[:, 0] - lm.xy("right_ankle")[:, 0]) / leg
+        signed = (lm.xy("left_ankle")[:, 0] - lm.xy("right_ankle")[:, 0]) / leg
+        sig = np.abs(signed)
     else:
         pelvis_y = 0.5 * (lm.xy("left_hip")[:, 1] + lm.xy("right_hip")[:, 1]) / leg
         k = max(int(0.5 * fps) | 1, 3)
@@ -147,6 +149,8 @@ def rhythm(lm: Landmarks, view) -> dict:
         trend = np.convolve(np.pad(filled, (k // 2, k // 2), mode="edge"), np.ones(k) / k, "valid")
         sig = filled - trend
     step = dominant_period_s(sig, fps, MIN_STEP_S, 10.0)
+    if signed is not None and step:
+        step = _unlock_from_stride(signed, fps, step)
     # The same search down to periods no runner reaches: a clip that plays faster than it was
     # filmed shows its true (too fast) rhythm here, where the search above finds a multiple.
     fastest = dominant_period_s(sig, fps, FASTEST_STEP_SEARCH_S, 10.0)
@@ -162,6 +166,31 @@ def rhythm(lm: Landmarks, view) -> dict:
     return {"cadence_spm": 60.0 / step if step else float("nan"),
             "both_feet_down": float(np.mean(down[0] & down[1])), "leg_motion": leg_motion(lm),
             "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan")}
+
+
+#: The feet's signed fore-aft separation alternates (each foot in front) when it is positive in
+#: between this fraction of the frames and its complement.
+ALTERNATING_FRACTION = 0.25
+
+
+def _unlock_from_stride(signed: np.ndarray, fps: float, step_s: float) -> float:
+    """The step period, corrected where the separation of the feet repeated once per stride.
+
+    The unsigned separation repeats once per step only when the two steps look alike; when one leg
+    lands far ahead of the body and the other does not, every second step is the larger one and the
+    separation's strongest repetition is the stride, which would read as half the cadence (and
+    refuse the clip as slow motion). The signed separation (left minus right ankle) changes sign
+    at every step, so its period is the stride whatever the steps look like: where the unsigned
+    period equals it, the step is half of it. Only where the labels alternate (each foot is in front
+    about half the time), so a tracker that labels the front foot "left" cannot halve the period.
+    """
+    ahead = signed[np.isfinite(signed)] > 0
+    if ahead.size == 0 or not ALTERNATING_FRACTION <= ahead.mean() <= 1 - ALTERNATING_FRACTION:
+        return step_s
+    stride_s = dominant_period_s(signed, fps, 2 * MIN_STEP_S, 20.0)
+    if stride_s and abs(stride_s / step_s - 1.0) < 0.15:
+        return stride_s / 2
+    return step_s
 
 
 def leg_motion(lm: Landmarks) -> float:
