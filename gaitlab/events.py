@@ -437,7 +437,9 @@ def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.Da
        most flexed. The stance foot is the lower of the two feet in the image at that moment.
     2. *TO*: after midstance the stance foot rises; TO is the last frame before its rising speed,
        relative to the drift it had at midstance while riding the belt, reaches
-       :data:`FRONTAL_RISE_FRACTION` of its peak.
+       :data:`FRONTAL_RISE_FRACTION` of its peak. Where that rise is not seen (the foot already
+       rising at midstance, or hidden), the toe-off is placed the clip's median half-stance after
+       the midstance, and its ``method`` says so.
     3. *IC* is placed symmetrically, ``2 * midstance - TO`` (midstance is mid-contact by definition):
        from behind the heel hides the landing.
 
@@ -463,21 +465,19 @@ def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.Da
     k = max(int(step) | 1, 3)
     trend = np.convolve(np.pad(trunk_y, (k // 2, k // 2), mode="edge"), np.ones(k) / k, "valid")
     lowest, _ = find_peaks(trunk_y - trend, distance=max(int(0.6 * step), 1))
+    sides = np.where(low["left"][lowest] > low["right"][lowest], "left", "right")
+    to_found = np.array([_frontal_toe_off(low[side], int(m), step, n) for m, side in zip(lowest, sides)], int)
+    # A stance whose toe-off is not seen (the foot already rising at midstance, or hidden) keeps
+    # its midstance: its toe-off is placed the clip's typical half-stance after it.
+    seen = to_found > 0
+    half = int(round(np.median(to_found[seen] - lowest[seen]))) if seen.any() else 0
     rows = []
-    for m in lowest:
-        side = "left" if low["left"][m] > low["right"][m] else "right"
-        rise = np.gradient(low[side])[m:min(m + int(0.8 * step) + 1, n)]
-        if rise.size < 4:
-            continue
-        # Relative to the stance foot's own drift (it rides the belt toward or away from the camera).
-        rise = rise - np.median(rise[:3])
-        if rise.min() >= 0:
-            continue
-        i_rise = int(np.argmin(rise))
-        before = np.nonzero(rise[:i_rise + 1][::-1] > FRONTAL_RISE_FRACTION * rise[i_rise])[0]
-        if before.size == 0:
-            continue
-        to = m + i_rise - int(before[0])
+    for m, side, to in zip(lowest, sides, to_found):
+        placed = to <= 0
+        if placed:
+            if half <= 0:
+                continue
+            to = m + half
         ic = 2 * m - to
         if ic < 0 or to >= n - 1 or to <= m:
             continue
@@ -485,10 +485,30 @@ def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.Da
         for event, frame in (("initial_contact", ic), ("midstance", m), ("toe_off", to)):
             method = {"initial_contact": "frontal: mirror of toe-off about midstance",
                       "midstance": "frontal: trunk at its lowest",
-                      "toe_off": "frontal: last frame before the foot rises"}[event]
+                      "toe_off": ("frontal: the clip's typical half-stance after midstance (the foot's rise "
+                                  "was not seen)") if placed else "frontal: last frame before the foot rises"}[event]
             rows.append({"side": side, "event": event, "frame": int(frame),
                          "time_s": t_ms if event == "midstance" else float(t[frame]), "method": method})
     return pd.DataFrame(rows, columns=EVENT_COLUMNS).sort_values(["time_s", "side"]).reset_index(drop=True)
+
+
+def _frontal_toe_off(low: np.ndarray, m: int, step: float, n: int) -> int:
+    """Toe-off after the midstance at frame ``m`` from behind or in front: the last frame before the
+    stance foot's rising speed, relative to the drift it had at midstance while riding the belt
+    toward or away from the camera, reaches :data:`FRONTAL_RISE_FRACTION` of its peak; -1 where
+    the rise is not seen."""
+    rise = np.gradient(low)[m:min(m + int(0.8 * step) + 1, n)]
+    if rise.size < 4:
+        return -1
+    rise = rise - np.median(rise[:3])
+    if rise.min() >= 0:
+        return -1
+    i_rise = int(np.argmin(rise))
+    before = np.nonzero(rise[:i_rise + 1][::-1] > FRONTAL_RISE_FRACTION * rise[i_rise])[0]
+    if before.size == 0:
+        return -1
+    to = m + i_rise - int(before[0])
+    return to if to > m else -1
 
 
 def _add_midstance(events: pd.DataFrame) -> pd.DataFrame:
