@@ -132,8 +132,11 @@ def _likely_capture_fps(file_fps: float, cadence: float) -> float:
     return min(PHONE_FRAME_RATES, key=lambda r: abs(np.log(r / wanted)))
 
 
-def check_steps(steps: pd.DataFrame) -> None:
-    """Refuse when too few usable steps were found, or when feet overlap on the ground (walking)."""
+def check_steps(steps: pd.DataFrame, view_kind: str = "side") -> None:
+    """Refuse when too few usable steps were found, or, from the side, when the feet overlap on the
+    ground (walking). From behind or in front contact and toe-off are estimated about midstance
+    (:func:`~gaitlab.events.detect_events_frontal`) and contact times are not reported, so they do
+    not decide walking there: :func:`check_rhythm`'s frames with both feet down does, for every view."""
     valid = steps[steps.valid]
     n_side = valid.side.value_counts()
     if len(valid) < 4 or min(n_side.get("left", 0), n_side.get("right", 0)) < 2:
@@ -141,7 +144,7 @@ def check_steps(steps: pd.DataFrame) -> None:
             f"too few steps to analyse: {len(valid)} usable foot contacts found",
             "film at least 10 seconds of steady running with the whole body in view",
         )
-    flight = valid.flight_time_s.dropna()
+    flight = valid.flight_time_s.dropna() if view_kind == "side" else pd.Series(dtype=float)
     if flight.size and np.mean(flight <= 0) >= constant("walking_min_double_support"):
         raise AnalysisError(
             f"this looks like walking, not running: both feet are on the ground together in "
@@ -497,7 +500,7 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
         raise AnalysisError("no running steps found in the clip",
                             "film at least 10 seconds of steady running with the feet in view")
     steps = build_steps(events, "initial_contact" if view.kind == "side" else "midstance")
-    check_steps(steps)
+    check_steps(steps, view.kind)
     cadence = cadence_from_steps(steps, frontal=view.kind != "side")
     check = {"counted_spm": cadence["both"], "rhythm_spm": rh["cadence_spm"],
              "agree": bool(abs(cadence["both"] - rh["cadence_spm"]) <= CADENCE_AGREEMENT_SPM)}

@@ -85,6 +85,24 @@ def test_real_clips_that_cannot_be_analysed_say_why(tmp_path, name, code, messag
     assert one_line_error(r, code) == message
 
 
+def test_overlapping_stances_mean_walking_only_where_contacts_are_seen():
+    """From the side, steps whose contact overlaps the other foot's (no flight) are walking. From
+    behind or in front contact and toe-off are estimated about midstance and can overlap on a running
+    clip (a randomised front-view runner at 120 fps read 62 % of steps without flight and was
+    refused as walking); there the frames with both feet down decide, before events."""
+    import pandas as pd
+
+    from gaitlab.analysis import check_steps
+    from gaitlab.errors import AnalysisError
+
+    steps = pd.DataFrame({"side": ["right", "left"] * 4, "valid": True,
+                          "flight_time_s": [-0.05, -0.06, -0.06, 0.10, 0.35, 0.23, -0.05, -0.06]})
+    with pytest.raises(AnalysisError, match="this looks like walking"):
+        check_steps(steps, "side")
+    check_steps(steps, "rear")
+    check_steps(steps, "front")
+
+
 def test_slow_motion_with_its_capture_rate_gives_the_true_cadence(clips, tmp_path):
     out = tmp_path / "res"
     r = run_cli("analyze", clips / "slow_motion.mp4", "--out", out, "--no-report", "--capture-fps", "120")
