@@ -1,87 +1,21 @@
-"""Gait events and sagittal metrics against exact truth: rendered runners through the real pose model,
-and the measured cadence of a real treadmill clip."""
+"""Gait events and sagittal metrics against exact truth: rendered runners through the real pose model
+(cadence is in tests/test_cadence.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from conftest import SAMPLES, shared_video
+from conftest import SAMPLES
 from gaitlab.analysis import analyze_landmarks
 from gaitlab.config import RunnerInfo
 from gaitlab.references import constant, data
 from gaitlab.synth import load_truth
 from gaitlab.validation import match_steps
 
-#: Each frame rate at least once, the slowest and fastest cadences at the lowest and highest rates
-#: (cadence on many more runners and rates is in the published figures, tests/test_validate.py).
-CADENCE_MATRIX = [(150, 30), (150, 120), (170, 60), (190, 30), (190, 120)]
-SPEED = {150: 2.7, 170: 3.0, 190: 3.6}
-# 10-18 steps per clip: the shortest clips a clinic would film, kept short for the suite's time.
-DURATION = {30: 6.0, 60: 5.0, 120: 4.0}
-
-
 def analysed(lm, truth):
     result = analyze_landmarks(lm, RunnerInfo(height_m=truth["params"]["height_m"]))
     return result, match_steps(result.valid_steps, truth)
-
-
-@pytest.mark.parametrize("cadence, fps", CADENCE_MATRIX)
-def test_cadence_within_one_step_per_minute(synthetic, cadence, fps):
-    _, truth, lm = synthetic(f"cad{cadence}_fps{fps}", cadence_spm=cadence, speed_mps=SPEED[cadence], fps=fps,
-                             duration_s=DURATION[fps], seed=cadence + fps, width=480, height=360)
-    result, matched = analysed(lm, truth)
-    print(f"cadence {cadence} @ {fps} fps: measured {result.cadence['both']:.2f}, "
-          f"IC within 1 frame {np.mean(np.abs(matched.ic_error_frames) <= 1):.2f}")
-    assert abs(result.cadence["both"] - cadence) <= 1.0
-
-
-def test_runner_who_overstrides_on_one_side_only_is_analysed(synthetic):
-    """One leg lands 22 cm ahead of the hip, the other 2 cm: every second step is the longer one, so
-    the feet's separation repeats most strongly once per stride. That read as half the cadence and
-    refused the runner as slow motion; the step is now half the stride of the signed separation."""
-    _, truth, lm = synthetic("overstride_one_side", overstride_cm=(22, 2), cadence_spm=176, speed_mps=3.2,
-                             seed=13, duration_s=5.0, width=480, height=360)
-    result, _ = analysed(lm, truth)
-    print(f"one-sided overstrider: cadence {result.cadence['both']:.2f} (truth 176)")
-    assert abs(result.cadence["both"] - 176) <= 1.0
-    valid = result.valid_steps
-    assert min((valid.side == side).sum() for side in ("left", "right")) >= 2
-
-
-def test_rhythm_takes_the_step_where_the_feet_separation_repeats_once_per_stride():
-    from gaitlab.events import _unlock_from_stride, dominant_period_s
-
-    fps, step = 60.0, 0.34
-    t = np.arange(int(8 * fps)) / fps
-    phase = np.pi * t / step  # one half-turn per step
-    # Left ahead by 0.6 leg lengths at its contacts, right ahead by only 0.25: unequal steps.
-    signed = np.where(np.sin(phase) > 0, 0.6, 0.25) * np.sin(phase)
-    unsigned = dominant_period_s(np.abs(signed), fps, 0.17, 10.0)
-    assert unsigned == pytest.approx(2 * step, rel=0.05)  # the stride, as before
-    assert _unlock_from_stride(signed, fps, unsigned) == pytest.approx(step, rel=0.03)
-    # Equal steps: the unsigned period is already the step and stays.
-    even = np.sin(phase)
-    assert _unlock_from_stride(even, fps, dominant_period_s(np.abs(even), fps, 0.17, 10.0)) == pytest.approx(step, rel=0.03)
-    # A tracker that calls the front foot "left": the signed separation never changes sign and
-    # says nothing about the stride, so the period is left as found.
-    front_is_left = np.abs(signed)
-    assert _unlock_from_stride(front_is_left, fps, 2 * step) == 2 * step
-    # A clip in slow motion (half speed): the period found is the (slow) step and stays.
-    slow = np.sin(phase / 2)
-    found = dominant_period_s(np.abs(slow), fps, 0.17, 10.0)
-    assert _unlock_from_stride(slow, fps, found) == pytest.approx(found)
-
-
-def test_real_treadmill_cadence_matches_its_measured_truth(pose_cache):
-    import json
-
-    from conftest import SHARED
-    truth = json.loads((SHARED / "ground_truth" / "zzzhushi_male_side.groundtruth.json").read_text())["cadence_spm"]
-    result = analyze_landmarks(pose_cache(shared_video("zzzhushi_male_side.mp4")))
-    print(f"zzzhushi: measured {result.cadence['both']:.2f}, truth {truth['value']} +/- {truth['uncertainty']}")
-    assert abs(result.cadence["both"] - truth["value"]) <= 1.0
-    assert result.view["kind"] == "side" and result.view["near_side"] == "left"
 
 
 @pytest.fixture(scope="module")
