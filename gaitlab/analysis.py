@@ -144,7 +144,9 @@ def check_steps(steps: pd.DataFrame, view_kind: str = "side") -> None:
             f"too few steps to analyse: {len(valid)} usable foot contacts found",
             "film at least 10 seconds of steady running with the whole body in view",
         )
-    flight = valid.flight_time_s.dropna() if view_kind == "side" else pd.Series(dtype=float)
+    if view_kind != "side":
+        return
+    flight = valid.flight_time_s.dropna()
     if flight.size and np.mean(flight <= 0) >= constant("walking_min_double_support"):
         raise AnalysisError(
             f"this looks like walking, not running: both feet are on the ground together in "

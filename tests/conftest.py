@@ -54,20 +54,13 @@ def locked(path: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _file_key(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:24]
-
-
 @pytest.fixture(scope="session")
 def pose_cache(tmp_path_factory):
     """``pose_cache(path)`` -> Landmarks, estimated once per clip content per test run (in
     :data:`POSE_CHUNKS` stretches) and shared with the other workers through a Parquet file."""
     from gaitlab.landmarks import Landmarks
     from gaitlab.pose.estimate import PoseConfig, estimate_pose
+    from gaitlab.validation.run import _file_sha
 
     folder = run_folder(tmp_path_factory, "landmarks")
     cache = {}
@@ -75,7 +68,7 @@ def pose_cache(tmp_path_factory):
     def get(path):
         key = str(Path(path).resolve())
         if key not in cache:
-            stored = folder / f"{_file_key(Path(key))}.parquet"
+            stored = folder / f"{_file_sha(Path(key))[:24]}.parquet"
             with locked(stored.with_suffix(".lock")):
                 if not stored.is_file():
                     estimate_pose(key, PoseConfig(chunks=POSE_CHUNKS)).save(stored)

@@ -1,6 +1,5 @@
 """Cadence against exact truth: rendered runners at every frame rate (30-120 fps) and cadence
-(150-190 steps/min), runners whose steps differ, and the measured cadence of a real treadmill clip.
-(Cadence on many more runners and rates is in the published figures, tests/test_validate.py.)"""
+(150-190 steps/min), runners whose steps differ, and the measured cadence of a real treadmill clip."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ CADENCE_MATRIX = [(150, 30), (150, 120), (170, 60), (190, 30), (190, 120)]
 SPEED = {150: 2.7, 170: 3.0, 190: 3.6}
 # 10-18 steps per clip: the shortest clips a clinic would film, kept short for the suite's time.
 DURATION = {30: 6.0, 60: 5.0, 120: 4.0}
-
 
 
 @pytest.mark.parametrize("cadence, fps", CADENCE_MATRIX)

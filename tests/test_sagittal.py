@@ -13,6 +13,7 @@ from gaitlab.references import constant, data
 from gaitlab.synth import load_truth
 from gaitlab.validation import match_steps
 
+
 def analysed(lm, truth):
     result = analyze_landmarks(lm, RunnerInfo(height_m=truth["params"]["height_m"]))
     return result, match_steps(result.valid_steps, truth)
