@@ -118,7 +118,7 @@ class MetricRow:
     @property
     def per_side(self) -> bool:
         """Whether the metric has a value per side (cadence is read for both feet together)."""
-        return self.metric != "cadence_spm"
+        return shown_per_side(self.metric)
 
     def value_text(self, side: str) -> str:
         return fmt(self.values.get(side), self.decimals) if self.measurable else "-"
@@ -140,6 +140,11 @@ class MetricRow:
         if not (self.measurable and _finite(self.right_minus_left)):
             return "-"
         return fmt(self.right_minus_left, self.decimals, signed=True)
+
+
+def shown_per_side(metric: str) -> bool:
+    """Whether the report shows the metric per side; cadence is shown for both feet together."""
+    return metric != "cadence_spm"
 
 
 @dataclass
@@ -270,7 +275,9 @@ def metric_rows(summary: pd.DataFrame, clip: str, view: str = "", speed_kmh: flo
                          and _finite(getattr(r, "uncertainty", np.nan))]
         typical = (max(printed_sides, key=lambda r: float(r.uncertainty))
                    if printed_sides and metric != "cadence_spm" else both)
-        warnings = list(dict.fromkeys(str(w) for w in part.warning if isinstance(w, str) and w))
+        # Notes about a side's value only where the report shows values per side.
+        shown = part if shown_per_side(metric) else part[part.side == "both"]
+        warnings = list(dict.fromkeys(str(w) for w in shown.warning if isinstance(w, str) and w))
         ref = spec.get("reference", {})
         low, high = _optional(getattr(both, "reference_low", None)), _optional(getattr(both, "reference_high", None))
         ref_text = str(both.reference_text or "")
