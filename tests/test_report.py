@@ -164,6 +164,23 @@ def test_key_frames_come_from_the_video_with_the_measurement_drawn(session):
     assert [len(p["plots"]) for p in figures.plots] == [2, 2]
 
 
+def test_gait_cycle_curves_are_drawn_only_for_printed_measures(session):
+    """A curve over the gait cycle shows the values of its measures, so a side's curve is drawn only
+    where the summary prints them (hip adduction and pelvic drop from behind)."""
+    from dataclasses import replace
+
+    from gaitlab.report import prepare
+    from gaitlab.report.plots import clip_cycle_plot
+
+    results, _ = session
+    rear = results[1]
+    clean, tilt = prepare(rear)
+    assert clip_cycle_plot(rear, clean, tilt) is not None
+    withheld = rear.summary.copy()
+    withheld.loc[withheld.metric.isin(["hip_adduction_deg", "pelvic_drop_deg"]), "measurable"] = False
+    assert clip_cycle_plot(replace(rear, summary=withheld), clean, tilt) is None
+
+
 def test_user_text_is_escaped_and_the_page_is_self_contained(session, tmp_path):
     results, names = session
     runner = {"name": "<script>alert(1)</script>", "notes": "knee pain & <b>swelling</b>"}

@@ -130,31 +130,38 @@ def cycle_plot(curves: dict[str, dict[str, np.ndarray]], stance_end: dict[str, f
 def clip_cycle_plot(result, clean, tilt: np.ndarray | None) -> bytes | None:
     """The joint-angle curves that fit the clip's view: knee flexion and trunk lean from the side;
     pelvis tilt (+ = the other side lower, so a contralateral drop in this side's stance reads
-    positive) and hip adduction from behind or in front."""
+    positive) and hip adduction from behind or in front. A side's curve is drawn only where the
+    summary prints the measures read off it on that side, so a plot never shows a value the summary
+    withholds."""
     from ..geometry import angle_to_vertical_deg, flexion_deg, frontal_inclination_deg
 
     steps = result.steps
     kind = result.view.get("kind")
-    curves: dict[str, dict[str, np.ndarray]] = {}
+    # {label: (measures read off the curve, {side: curves})}
+    drawn: dict[str, tuple[tuple[str, ...], dict[str, np.ndarray]]] = {}
     if kind == "side":
         facing = int(result.view.get("facing") or 1)
         knee = {s: flexion_deg(clean.xy(f"{s}_hip"), clean.xy(f"{s}_knee"), clean.xy(f"{s}_ankle")) for s in ("left", "right")}
-        curves["Knee flexion (deg)"] = {s: cycle_curves(knee[s], steps, s) for s in knee}
+        drawn["Knee flexion (deg)"] = (("knee_flexion_ic_deg", "peak_knee_flexion_deg"),
+                                       {s: cycle_curves(knee[s], steps, s) for s in knee})
         pelvis = 0.5 * (clean.xy("left_hip") + clean.xy("right_hip"))
         shoulders = 0.5 * (clean.xy("left_shoulder") + clean.xy("right_shoulder"))
         lean = angle_to_vertical_deg(pelvis, shoulders, np.array([facing, 0.0]), (0.0, -1.0))
-        curves["Trunk lean (deg, + = forward)"] = {s: cycle_curves(lean, steps, s) for s in ("left", "right")}
+        drawn["Trunk lean (deg, + = forward)"] = (("trunk_lean_deg",),
+                                                  {s: cycle_curves(lean, steps, s) for s in ("left", "right")})
     else:
-        if tilt is not None and printed(result.summary, "pelvic_drop_deg"):
+        if tilt is not None:
             # + = the other side lower during this side's stance (contralateral drop convention).
-            curves["Pelvis tilt (deg, + = the other side lower)"] = {
-                "left": cycle_curves(tilt, steps, "left"), "right": cycle_curves(-tilt, steps, "right")}
+            drawn["Pelvis tilt (deg, + = the other side lower)"] = (("pelvic_drop_deg",), {
+                "left": cycle_curves(tilt, steps, "left"), "right": cycle_curves(-tilt, steps, "right")})
         add = {}
         for s in ("left", "right"):
             o = "right" if s == "left" else "left"
             add[s] = cycle_curves(frontal_inclination_deg(clean.xy(f"{s}_hip"), clean.xy(f"{s}_knee"),
                                                           clean.xy(f"{o}_hip")), steps, s)
-        curves["Hip adduction (deg, + = knee toward the midline)"] = add
+        drawn["Hip adduction (deg, + = knee toward the midline)"] = (("hip_adduction_deg",), add)
+    curves = {label: {s: a for s, a in sides.items() if all(printed(result.summary, m, s) for m in measures)}
+              for label, (measures, sides) in drawn.items()}
     valid = steps[steps.valid]
     stance_end = {}
     for s in ("left", "right"):
