@@ -17,8 +17,12 @@ import pandas as pd
 import pytest
 
 from conftest import shared_video
-from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_STEPS, analyze_landmarks, pelvis_verdict,
-                              rhythm_by_shot, shank_reason)
+from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_RELATIVE_QUALITY,
+                              PELVIS_MIN_STEPS, analyze_landmarks, pelvis_tilt_signal, pelvis_verdict, rhythm_by_shot,
+                              shank_reason)
+from gaitlab.landmarks import Landmarks
+from gaitlab.schema import KEYPOINT_INDEX, KEYPOINTS
+from gaitlab.views import View
 from gaitlab.image.limbs import limb_axis
 from gaitlab.references import data
 from gaitlab.validation import metric_errors
@@ -105,6 +109,39 @@ def test_pelvis_is_reported_only_when_the_line_follows_the_pelvis():
     # From the front the line at the waist is the top's hem: never given, whatever the checks say.
     front = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, metrics, "front")
     assert not front["measurable"] and front["reason"] == FRONT_PELVIS_REASON
+
+
+def _waistband_landmarks(tilt, quality, fps=60.0):
+    """Landmarks of a runner in view in every frame, carrying only the waistband frame signals."""
+    n, k = tilt.size, len(KEYPOINTS)
+    image = np.full((n, k, 3), 300.0, np.float32)
+    for name in ("left_shoulder", "right_shoulder"):
+        image[:, KEYPOINT_INDEX[name], 1] = 150.0  # a trunk 150 px long
+    return Landmarks(frame=np.arange(n), time=np.arange(n) / fps, image=image, world=np.zeros((n, k, 3), np.float32),
+                     visibility=np.ones((n, k), np.float32), presence=np.ones((n, k), np.float32),
+                     frame_signals={"pelvis_tilt_deg": tilt, "pelvis_tilt_quality": quality,
+                                    "pelvis_line_y": np.full(n, 200.0)})
+
+
+def test_frames_where_the_line_fits_far_fewer_columns_than_usual_are_not_read():
+    # Flight frames fit 0.69 of the window's columns; the stance frames of one leg only 0.48, and
+    # there the line is off by 10 deg (it fits something else over part of the waistband's width).
+    n = 240
+    frames = np.arange(n)
+    stance = (frames % 40) < 10
+    quality = np.where(stance, 0.48, 0.69)
+    tilt = np.where(stance, 10.0, 0.0)
+    assert 0.48 < PELVIS_MIN_RELATIVE_QUALITY * 0.69  # the case is below the rule
+    rear = View("rear", 0, 0.5, 1.0)
+    read, info = pelvis_tilt_signal(_waistband_landmarks(tilt, quality), rear)
+    assert read is None and not info["measurable"]  # 75 % of frames tracked: too few
+    assert info["tracked_fraction"] == pytest.approx(0.75) and "only 75% of frames" in info["reason"]
+    # The same clip with the quality steady: every frame is read, the 10 deg included.
+    read, info = pelvis_tilt_signal(_waistband_landmarks(tilt, np.full(n, 0.69)), rear)
+    assert info["measurable"] and np.nanmax(read) == pytest.approx(10.0)
+    # Small dips in quality (hands brushing the edge of the window) do not drop frames.
+    read, info = pelvis_tilt_signal(_waistband_landmarks(tilt, np.where(stance, 0.62, 0.69)), rear)
+    assert info["measurable"] and info["tracked_fraction"] == 1.0
 
 
 def test_knee_angles_missing_on_a_side_say_why():
