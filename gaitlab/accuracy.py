@@ -87,7 +87,7 @@ def verdict(metric: str, view: str, role: str, fps: float, kind: str = "value") 
         return False, None, "gaitlab has not yet been validated for this view and side"
     if need is not None and not fig["p95_abs"] <= need:
         unit = references()["metrics"].get(metric, {}).get("unit", "")
-        return False, fig, (f"gaitlab's error here was up to {fig['p95_abs']:.{_decimals(metric) - 1}f} {unit} "
+        return False, fig, (f"gaitlab's error here was up to {fig['p95_abs']:.{_decimals(metric)}f} {unit} "
                             f"(95 % of validation clips), more than the {need:g} {unit} this measure allows")
     return True, fig, ""
 

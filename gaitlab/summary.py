@@ -71,7 +71,7 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
             "reference_text": ref.get("text", ""), "reference_source": ref.get("source", "")}
     min_steps = int(constant("min_steps_per_side"))
     timing_low_fps = bool(spec.get("timing")) and fps < constant("timing_min_fps")
-    rows, printed = [], {}
+    rows, printed, whys = [], {}, {}
     for side in ("left", "right"):
         role = _role(view, side, near_side)
         values = pd.to_numeric(steps.loc[steps.valid & (steps.side == side), name], errors="coerce") if measured \
@@ -79,6 +79,7 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
         values = values[np.isfinite(values)]
         shown, fig, why = accuracy.verdict(name, view, role, fps)
         stats = _stats(values)
+        whys[side] = why if measured and stats["n_steps"] else ""  # withheld for its accuracy
         warning = ""
         if not measured or not stats["n_steps"]:
             shown, warning = False, not_measured_reason or "not measured in this clip"
@@ -98,9 +99,15 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
                      "uncertainty": accuracy.rounded(fig, name), "uncertainty_text": accuracy.describe(fig, name),
                      "measurable": shown, "warning": warning})
     if not any(printed.values()) and measured:
-        # Neither side printed: one sentence for the measure (the near side's reason, which holds for both).
-        near = next((r for r in rows if r["role"] != "far"), rows[0])
-        reason = near["warning"]
+        # Neither side printed: one sentence for the measure, the reason of the side whose measured
+        # error is larger (so that its "up to" holds for both), without the far side's advice to film
+        # that side (it would not be printed from there either).
+        withheld = [r for r in rows if whys[r["side"]]]
+        if withheld:
+            worst = max(withheld, key=lambda r: r["uncertainty"] if np.isfinite(r["uncertainty"]) else -np.inf)
+            reason = _withheld_reason(name, worst["side"], "both", whys[worst["side"]])
+        else:
+            reason = rows[0]["warning"]
         for r in rows:
             r["warning"] = reason
     diff = rows[1]["median"] - rows[0]["median"]

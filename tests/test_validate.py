@@ -117,6 +117,25 @@ def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monk
     assert np.isnan(row.loc["both", "right_minus_left"])  # no difference from one printed side
 
 
+def test_a_measure_withheld_on_both_sides_cites_the_larger_error(monkeypatch):
+    fig = {"metric": "knee_fppa_deg", "kind": "value", "view": "rear", "fps_band": "all", "n_measured": 10,
+           "bias": 0.0, "median_abs": 1.0}
+    doc = {"provenance": {}, "events": [], "figures": [dict(fig, role="left", p95_abs=6.849),
+                                                       dict(fig, role="right", p95_abs=11.33)]}
+    monkeypatch.setattr(accuracy, "published", lambda: doc)
+    from gaitlab.summary import summarize
+
+    steps = pd.DataFrame({"side": ["left", "right"] * 5, "valid": True, "step_time_s": 0.35,
+                          "knee_fppa_deg": [4.0, 6.0] * 5})
+    s = summarize(steps, "rear", {"both": 171.0}, 60.0)
+    rows = s[s.metric == "knee_fppa_deg"].set_index("side")
+    assert not rows.measurable.any()
+    # One sentence for the measure, whose "up to" holds for both sides, at the precision of the
+    # typical-error column.
+    assert rows.warning.nunique() == 1 and "up to 11.33 deg" in rows.loc["left", "warning"]
+    assert rows.loc["left", "uncertainty"] == 6.85 and rows.loc["right", "uncertainty"] == 11.33
+
+
 #: A fixed subset of the untuned truth sets: two side views facing either way, a rear view with a
 #: rolled camera, and the real clip with hand-marked contacts.
 FIGURE_CLIPS = ["ds01_side_right_mid_c164_os18", "ds02_side_left_broad_c172_os14", "ds09_rear_mid_roll-4_drop5_fppa8"]
