@@ -153,7 +153,8 @@ def subset_run(tmp_path_factory, pose_cache):
 
 def test_validate_writes_every_table(subset_run):
     tables, out = subset_run
-    for name in ("clips", "sides", "steps", "events", "metrics", "event_timing", "refusals"):
+    for name in ("clips", "sides", "steps", "events", "metrics", "event_timing", "metrics_by_set",
+                 "event_timing_by_set", "refusals"):
         assert (out / f"{name}.csv").is_file(), name
     assert (out / "validation.md").read_text().count("|") > 50
     clips = tables["clips"]
@@ -163,6 +164,14 @@ def test_validate_writes_every_table(subset_run):
     assert prov["clips"] == 4 and prov["commit"]
     timing = tables["event_timing"]
     assert {"near", "far", "left", "right"} <= set(timing.role)
+    # The same figures per truth set: the real clip's contact timing on its own, not pooled.
+    per_set = tables["event_timing_by_set"]
+    real = per_set[(per_set.set == "ground_truth") & (per_set.event == "initial_contact") & (per_set.fps_band == "all")]
+    assert set(real.role) == {"near", "far"} and real.n_clips.eq(1).all()
+    pooled = timing[(timing.event == "initial_contact") & (timing.role == "near") & (timing.fps_band == "all")]
+    assert real[real.role == "near"].n_true.item() < pooled.n_true.item()
+    assert set(tables["metrics_by_set"].set) == {"ground_truth", "validation"}
+    assert "per truth set" in (out / "validation.md").read_text()
 
 
 def test_published_figures_hold_on_a_fixed_untuned_subset(subset_run):

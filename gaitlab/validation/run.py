@@ -191,6 +191,23 @@ def event_table(events: pd.DataFrame, clips: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
+def by_set(table, rows: pd.DataFrame, clips: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (:func:`metric_table` or :func:`event_table`) of each truth set on its own, with a
+    ``set`` column first: a figure that holds pooled but not on one set (another renderer, real
+    clips) shows there."""
+    if rows.empty:
+        return pd.DataFrame()
+    parts = []
+    for name, c in clips.groupby("set"):
+        t = table(rows[rows["clip"].isin(c["clip"])], c)
+        if not t.empty:
+            parts.append(t.assign(set=name))
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    return out[["set", *[c for c in out.columns if c != "set"]]]
+
+
 def _markdown(df: pd.DataFrame, digits: int = 2) -> str:
     if df.empty:
         return "(none)\n"
@@ -208,6 +225,10 @@ def _markdown(df: pd.DataFrame, digits: int = 2) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _all_rates(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df.fps_band == "all"].drop(columns="fps_band") if not df.empty else df
+
+
 def git_commit() -> str:
     try:
         out = subprocess.run(["git", "-C", str(PACKAGE.parent), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
@@ -223,8 +244,8 @@ def validate(truth_sets, out: str | Path, *, workers: int | None = None, cache: 
     """Run every clip of the truth sets (folders or truth files) and write the tables into ``out``.
 
     Returns the tables by name (``clips``, ``sides``, ``steps``, ``events``, ``metrics``,
-    ``event_timing``, ``refusals``) and the ``provenance``. ``progress(done, total, clip)`` is called
-    after each clip. ``landmarks``: a callable giving a video's landmarks, to use instead of the pose
+    ``event_timing``, the last two per truth set as ``metrics_by_set`` and ``event_timing_by_set``,
+    ``refusals``) and the ``provenance``. ``progress(done, total, clip)`` is called after each clip. ``landmarks``: a callable giving a video's landmarks, to use instead of the pose
     stage (clips then run in this process, one after the other).
     """
     sets = [Path(s) for s in truth_sets]
@@ -270,6 +291,8 @@ def validate(truth_sets, out: str | Path, *, workers: int | None = None, cache: 
         tables[name] = pd.concat(collected[name], ignore_index=True) if collected[name] else pd.DataFrame()
     tables["metrics"] = metric_table(tables["sides"], tables["clips"])
     tables["event_timing"] = event_table(tables["events"], tables["clips"])
+    tables["metrics_by_set"] = by_set(metric_table, tables["sides"], tables["clips"])
+    tables["event_timing_by_set"] = by_set(event_table, tables["events"], tables["clips"])
     tables["refusals"] = tables["clips"].loc[tables["clips"].refused, ["set", "clip", "view", "fps", "reason"]]
     provenance = {"gaitlab_version": __version__, "commit": git_commit(),
                   "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -283,6 +306,9 @@ def validate(truth_sets, out: str | Path, *, workers: int | None = None, cache: 
     md = [f"# gaitlab validate\n\n```\n{json.dumps(provenance, indent=2)}\n```\n",
           "## Printed values against truth (per clip and side)\n\n" + _markdown(tables["metrics"]),
           "## Event timing\n\n" + _markdown(tables["event_timing"]),
+          "## Printed values against truth, per truth set (all frame rates)\n\n"
+          + _markdown(_all_rates(tables["metrics_by_set"])),
+          "## Event timing, per truth set (all frame rates)\n\n" + _markdown(_all_rates(tables["event_timing_by_set"])),
           "## Refused clips\n\n" + _markdown(tables["refusals"])]
     (out / "metrics.md").write_text(_markdown(tables["metrics"]))
     (out / "event_timing.md").write_text(_markdown(tables["event_timing"]))
