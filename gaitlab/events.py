@@ -126,7 +126,8 @@ def rhythm(lm: Landmarks, view) -> dict:
 
     ``cadence_spm``: from the dominant period of a signal that repeats once per step whichever leg
     is which (so left/right label errors cannot halve it): the feet's fore-aft separation in a side
-    view, the pelvis's height (detrended over half a second) from behind or in front.
+    view, the pelvis's height (detrended over half a second) from behind or in front; where that
+    period is the stride, half of it (:func:`_unlock_from_stride`).
     ``fastest_cadence_spm``: the same read with periods down to :data:`FASTEST_STEP_SEARCH_S`, far
     shorter than any runner's step, so that a clip playing several times too fast is recognised.
     ``both_feet_down``: fraction of frames with both feet within :data:`FOOT_DOWN_LEG` leg lengths of
@@ -138,18 +139,19 @@ def rhythm(lm: Landmarks, view) -> dict:
 
     fps = lm.fps
     leg = leg_length_px(lm)
-    signed = None
     if view.kind == "side":
         signed = (lm.xy("left_ankle")[:, 0] - lm.xy("right_ankle")[:, 0]) / leg
         sig = np.abs(signed)
     else:
+        # Which ankle is higher in the image (the swinging one) changes at every step.
+        signed = (lm.xy("left_ankle")[:, 1] - lm.xy("right_ankle")[:, 1]) / leg
         pelvis_y = 0.5 * (lm.xy("left_hip")[:, 1] + lm.xy("right_hip")[:, 1]) / leg
         k = max(int(0.5 * fps) | 1, 3)
         filled = _nan_interp(pelvis_y)
         trend = np.convolve(np.pad(filled, (k // 2, k // 2), mode="edge"), np.ones(k) / k, "valid")
         sig = filled - trend
     step = dominant_period_s(sig, fps, MIN_STEP_S, 10.0)
-    if signed is not None and step:
+    if step:
         step = _unlock_from_stride(signed, fps, step)
     # The same search down to periods no runner reaches: a clip that plays faster than it was
     # filmed shows its true (too fast) rhythm here, where the search above finds a multiple.
@@ -168,21 +170,24 @@ def rhythm(lm: Landmarks, view) -> dict:
             "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan")}
 
 
-#: The feet's signed fore-aft separation alternates (each foot in front) when it is positive in
+#: The feet's signed separation alternates (each foot in front, or higher) when it is positive in
 #: between this fraction of the frames and its complement.
 ALTERNATING_FRACTION = 0.25
 
 
 def _unlock_from_stride(signed: np.ndarray, fps: float, step_s: float) -> float:
-    """The step period, corrected where the separation of the feet repeated once per stride.
+    """The step period, corrected where the per-step signal repeated once per stride.
 
-    The unsigned separation repeats once per step only when the two steps look alike; when one leg
-    lands far ahead of the body and the other does not, every second step is the larger one and the
-    separation's strongest repetition is the stride, which would read as half the cadence (and
-    refuse the clip as slow motion). The signed separation (left minus right ankle) changes sign
-    at every step, so its period is the stride whatever the steps look like: where the unsigned
-    period equals it, the step is half of it. Only where the labels alternate (each foot is in front
-    about half the time), so a tracker that labels the front foot "left" cannot halve the period.
+    The per-step signals (the feet's unsigned fore-aft separation from the side, the pelvis's
+    height from behind or in front) repeat once per step only when the two steps look alike; when
+    one leg lands far ahead of the body and the other does not, or the pelvis bobs more over one
+    leg, every second step is the larger one and the strongest repetition is the stride, which
+    would read as half the cadence (and refuse the clip as slow motion). ``signed``, the left minus
+    the right ankle (fore-aft from the side, height from behind or in front), changes sign at
+    every step, so its period is the stride whatever the steps look like: where the per-step
+    period equals it, the step is half of it. Only where the labels alternate (each foot is in
+    front, or higher, about half the time), so a tracker that labels the front foot "left" cannot
+    halve the period.
     """
     ahead = signed[np.isfinite(signed)] > 0
     if ahead.size == 0 or not ALTERNATING_FRACTION <= ahead.mean() <= 1 - ALTERNATING_FRACTION:

@@ -74,3 +74,50 @@ def test_real_treadmill_cadence_matches_its_measured_truth(pose_cache):
     print(f"zzzhushi: measured {result.cadence['both']:.2f}, truth {truth['value']} +/- {truth['uncertainty']}")
     assert abs(result.cadence["both"] - truth["value"]) <= 1.0
     assert result.view["kind"] == "side" and result.view["near_side"] == "left"
+
+
+def _rear_runner(step_s: float, fps: float, seconds: float, dips=(12.0, 3.0)):
+    """Landmarks of a runner seen from behind whose pelvis dips ``dips`` px over the left and right
+    stance (an uneven bob: every second step the larger one), the swinging ankle lifted 60 px."""
+    from gaitlab.landmarks import Landmarks
+    from gaitlab.schema import KEYPOINT_INDEX, KEYPOINTS
+
+    t = np.arange(int(seconds * fps)) / fps
+    phase = np.pi * t / step_s
+    left_stance = np.sin(phase) > 0
+    dip = np.where(left_stance, dips[0], dips[1]) * np.abs(np.sin(phase))
+    image = np.zeros((t.size, len(KEYPOINTS), 3), np.float32)
+
+    def put(name, x, y):
+        image[:, KEYPOINT_INDEX[name], 0], image[:, KEYPOINT_INDEX[name], 1] = x, y
+
+    for side, x, lift in (("left", 300.0, ~left_stance), ("right", 340.0, left_stance)):
+        ankle = 400.0 - 60.0 * lift * np.abs(np.sin(phase))
+        put(f"{side}_shoulder", x - 10, 60.0 + dip)
+        put(f"{side}_hip", x, 200.0 + dip)
+        put(f"{side}_knee", x, 300.0 + dip / 2)
+        put(f"{side}_ankle", x, ankle)
+        put(f"{side}_heel", x, ankle + 10)
+        put(f"{side}_foot_index", x, ankle + 8)
+    ones = np.ones(image.shape[:2], np.float32)
+    return Landmarks(frame=np.arange(t.size), time=t, image=image, world=np.zeros_like(image),
+                     visibility=ones, presence=ones)
+
+
+def test_rear_rhythm_takes_the_step_where_the_pelvis_bob_repeats_once_per_stride():
+    """From behind the rhythm is the pelvis's bob; a pelvis that dips more over one leg repeats most
+    strongly once per stride (a rendered rear-view runner at 30 fps read 83 for 166 steps/min and was
+    refused as slow motion). Which ankle is higher changes at every step, so its period is the stride
+    and the step is half of it; an even bob, and a slow-motion clip, keep the period found."""
+    from gaitlab.events import dominant_period_s, rhythm
+    from gaitlab.views import View
+
+    rear = View("rear", 0, 0.5, 1.0)
+    fps, step = 30.0, 60 / 166
+    uneven = _rear_runner(step, fps, 8.0)
+    pelvis = uneven.xy("left_hip")[:, 1]
+    assert dominant_period_s(pelvis - pelvis.mean(), fps, 0.17, 10.0) == pytest.approx(2 * step, rel=0.05)
+    assert rhythm(uneven, rear)["cadence_spm"] == pytest.approx(166, abs=1.5)
+    assert rhythm(_rear_runner(step, fps, 8.0, dips=(8.0, 8.0)), rear)["cadence_spm"] == pytest.approx(166, abs=1.5)
+    # Half speed (slow motion): the slow rhythm is kept, for the slow-motion check to refuse it.
+    assert rhythm(_rear_runner(2 * step, fps, 12.0), rear)["cadence_spm"] == pytest.approx(83, abs=1.0)
