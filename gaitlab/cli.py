@@ -255,10 +255,13 @@ def _per_side(value: str, name: str):
 @click.option("--random", "n_random", type=click.IntRange(1, 100000), default=None,
               help="Render N randomised runners (body, look, room, light, camera, gait all drawn from seeds "
                    "SEED..SEED+N-1) instead of one runner set by the options above.")
+@click.option("--random-view", type=click.Choice(["side_left", "side_right", "rear", "front"]), default=None,
+              help="With --random: only the runners whose drawn camera is this view (the first N such seeds "
+                   "from SEED), for a set of one view.")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes for --random (default: one per core).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing clip of the same name.")
 def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot_angle, trunk_lean, height_m,
-          roll, distance, resolution, fps, duration, seed, n_random, workers, overwrite):
+          roll, distance, resolution, fps, duration, seed, n_random, random_view, workers, overwrite):
     """Render a synthetic treadmill runner with exact ground truth (mp4 + truth JSON)."""
     from pathlib import Path
 
@@ -268,11 +271,15 @@ def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot
     from .synth import SynthParams, render_clip, render_random_set, truth_path_for
 
     if n_random:
+        from .synth.randomize import seeds_with_view
+
+        seeds = (seeds_with_view(random_view, seed, n_random) if random_view
+                 else list(range(seed, seed + n_random)))
         with tqdm(total=n_random, desc="render", unit="clip", file=sys.stderr,
                   disable=not sys.stderr.isatty(), leave=False) as bar:
-            videos = render_random_set(out, range(seed, seed + n_random), workers=workers,
+            videos = render_random_set(out, seeds, workers=workers,
                                        progress=lambda done, total: bar.update(done - bar.n))
-        click.echo(f"{len(videos)} clips with truth in {out} (seeds {seed}-{seed + n_random - 1})")
+        click.echo(f"{len(videos)} clips with truth in {out} (seeds {', '.join(map(str, seeds))})")
         return
 
     try:

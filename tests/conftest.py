@@ -131,7 +131,7 @@ def every_value_validated(tmp_path_factory):
     for metric, spec in data()["metrics"].items():
         need = spec["accuracy_needed"]["value"]
         for view in spec["views"]:
-            roles = ("near", "far", "both") if view == "side" else ("left", "right", "both")
+            roles = ("near", "far", "both") if view == "side" else ("left", "right", "sides", "both")
             for role in roles:
                 for kind in ("value", "right_minus_left"):
                     figures.append({"metric": metric, "kind": kind, "view": view, "role": role, "fps_band": "all",

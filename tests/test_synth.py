@@ -112,3 +112,13 @@ def test_synth_command_renders_clip_and_truth(tmp_path):
     assert r.returncode == 5 and "already exists" in r.stderr
     r = run_cli("synth", "--out", tmp_path, "--cadence", "120", "--speed", "1.6", "--overstride", "30")
     assert r.returncode == 2 and r.stderr.startswith("gaitlab: error: no flight phase")
+
+
+def test_a_randomised_set_of_one_view_takes_the_next_seeds_drawn_with_that_view():
+    from gaitlab.synth.randomize import random_params, seeds_with_view
+
+    seeds = seeds_with_view("rear", 9150, 4)
+    assert len(seeds) == 4 and seeds == sorted(set(seeds)) and seeds[0] >= 9150
+    assert all(random_params(s).view == "rear" for s in seeds)
+    skipped = set(range(seeds[0], seeds[-1])) - set(seeds)
+    assert skipped and all(random_params(s).view != "rear" for s in skipped)  # none passed over

@@ -118,22 +118,44 @@ def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monk
 
 
 def test_a_measure_withheld_on_both_sides_cites_the_larger_error(monkeypatch):
-    fig = {"metric": "knee_fppa_deg", "kind": "value", "view": "rear", "fps_band": "all", "n_measured": 10,
+    fig = {"metric": "shank_angle_deg", "kind": "value", "view": "side", "fps_band": "all", "n_measured": 10,
            "bias": 0.0, "median_abs": 1.0}
-    doc = {"provenance": {}, "events": [], "figures": [dict(fig, role="left", p95_abs=6.849),
-                                                       dict(fig, role="right", p95_abs=11.33)]}
+    doc = {"provenance": {}, "events": [], "figures": [dict(fig, role="near", p95_abs=6.849),
+                                                       dict(fig, role="far", p95_abs=11.33)]}
     monkeypatch.setattr(accuracy, "published", lambda: doc)
     from gaitlab.summary import summarize
 
     steps = pd.DataFrame({"side": ["left", "right"] * 5, "valid": True, "step_time_s": 0.35,
-                          "knee_fppa_deg": [4.0, 6.0] * 5})
-    s = summarize(steps, "rear", {"both": 171.0}, 60.0)
-    rows = s[s.metric == "knee_fppa_deg"].set_index("side")
+                          "shank_angle_deg": [4.0, 6.0] * 5})
+    s = summarize(steps, "side", {"both": 171.0}, 60.0, near_side="left")
+    rows = s[s.metric == "shank_angle_deg"].set_index("side")
     assert not rows.measurable.any()
-    # One sentence for the measure, whose "up to" holds for both sides, at the precision of the
-    # typical-error column.
+    # One sentence for the measure, whose "up to" holds for both legs (the far leg's error, without
+    # the far leg's advice to film that side), at the precision of the typical-error column.
     assert rows.warning.nunique() == 1 and "up to 11.33 deg" in rows.loc["left", "warning"]
+    assert "film the" not in rows.loc["left", "warning"]
     assert rows.loc["left", "uncertainty"] == 6.85 and rows.loc["right", "uncertainty"] == 11.33
+
+
+def test_frontal_sides_are_judged_pooled_and_a_figure_needs_ten_clips(monkeypatch):
+    fig = {"metric": "pelvic_drop_peak_deg", "kind": "value", "view": "rear", "bias": 0.0, "median_abs": 0.3}
+    doc = {"provenance": {}, "events": [], "figures": [
+        # Each side alone within the 1.5 deg needed at 60 fps (six clips) and the right over all rates...
+        dict(fig, role="left", fps_band="50-90", n_measured=6, n_clips_measured=6, p95_abs=0.9),
+        dict(fig, role="right", fps_band="all", n_measured=11, n_clips_measured=11, p95_abs=1.27),
+        # ... but the two sides pooled, over all rates, are not; at 60 fps there are too few clips.
+        dict(fig, role="sides", fps_band="50-90", n_measured=12, n_clips_measured=6, p95_abs=0.7),
+        dict(fig, role="sides", fps_band="all", n_measured=22, n_clips_measured=11, p95_abs=1.51)]}
+    monkeypatch.setattr(accuracy, "published", lambda: doc)
+    for side in ("left", "right"):
+        for fps in (30, 60, 120):
+            shown, used, why = accuracy.verdict("pelvic_drop_peak_deg", "rear", side, fps)
+            assert not shown and used["role"] == "sides" and used["fps_band"] == "all", (side, fps)
+            assert "up to 1.51 deg" in why
+    assert "95 % of 11 validation clips" in accuracy.describe(used, "pelvic_drop_peak_deg")  # clips, not sides
+    # Fewer than ten clips over all rates: not validated there.
+    doc["figures"] = [dict(fig, role="sides", fps_band="all", n_measured=18, n_clips_measured=9, p95_abs=0.5)]
+    assert accuracy.verdict("pelvic_drop_peak_deg", "rear", "left", 60)[1] is None
 
 
 #: A fixed subset of the untuned truth sets: two side views facing either way, a rear view with a

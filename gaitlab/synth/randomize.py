@@ -183,6 +183,16 @@ def random_params(seed: int) -> SynthParams:
     raise RuntimeError(f"no feasible runner found for seed {seed}")
 
 
+def seeds_with_view(view: str, start: int, n: int) -> list[int]:
+    """The first ``n`` seeds from ``start`` whose randomised camera (:func:`random_params`) is ``view``."""
+    seeds, seed = [], int(start)
+    while len(seeds) < n:
+        if random_params(seed).view == view:
+            seeds.append(seed)
+        seed += 1
+    return seeds
+
+
 def describe(params: SynthParams) -> str:
     """A one-line description of a randomised clip, for file names and tables."""
     od = params.overstride_cm

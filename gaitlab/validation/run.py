@@ -140,26 +140,39 @@ MIN_TRUTH_SPAN = {"cadence_spm": 10.0, "overstride_cm": 8.0, "shank_angle_deg": 
                   "trunk_lean_deg": 5.0, "vertical_oscillation_cm": 3.0}
 
 
+#: From behind or in front the left and right sides are measured the same way, so their errors are
+#: one population: besides each side's own figure, a figure for the two pooled (role ``sides``),
+#: the one gaitlab judges a side's value by (:func:`gaitlab.accuracy.figure`).
+FRONTAL_VIEWS = ("rear", "front")
+POOLED_SIDES = "sides"
+
+
 def metric_table(sides: pd.DataFrame, clips: pd.DataFrame) -> pd.DataFrame:
-    """Per metric, kind, view, side role and frame-rate band (and over all bands): the printed values' errors."""
+    """Per metric, kind, view, side role and frame-rate band (and over all bands): the printed values'
+    errors; in frontal views also both sides pooled (:data:`POOLED_SIDES`). ``n_measured`` counts
+    clip sides, ``n_clips_measured`` the clips among them."""
     if sides.empty:
         return pd.DataFrame()
     df = sides.merge(clips[["clip", "set", "view", "fps"]], on="clip")
     df["fps_band"] = df.fps.map(fps_band)
+    frontal = df.view.isin(FRONTAL_VIEWS) & df.role.isin(["left", "right"])
+    df = pd.concat([df, df[frontal].assign(role=POOLED_SIDES)], ignore_index=True)
     rows = []
     for keys, g in df.groupby(["metric", "kind", "view", "role"]):
         for band, gb in [("all", g), *g.groupby("fps_band")]:
             # Every clip where the value was measured counts, printed or not, so a withheld measure's accuracy is known.
             measured = gb[np.isfinite(gb.error.astype(float))]
             row = dict(zip(["metric", "kind", "view", "role"], keys), fps_band=band, n_clips=int(gb["clip"].nunique()),
-                       n_measured=int(len(measured)), n_printed=int(gb.shown.sum()), n_steps=int(measured.n_steps.sum()))
+                       n_measured=int(len(measured)), n_clips_measured=int(measured["clip"].nunique()),
+                       n_printed=int(gb.shown.sum()), n_steps=int(measured.n_steps.sum()))
             if len(measured):
                 row.update(_stats(measured.error.to_numpy(float)))
                 span = float(np.ptp(measured.truth))
                 if span >= MIN_TRUTH_SPAN.get(keys[0], np.inf) and keys[1] == "value":
                     row["gain"], row["r"] = _gain(measured.measured.to_numpy(float), measured.truth.to_numpy(float))
             rows.append(row)
-    cols = ["metric", "kind", "view", "role", "fps_band", "n_clips", "n_measured", "n_printed", "n_steps", "bias",
+    cols = ["metric", "kind", "view", "role", "fps_band", "n_clips", "n_measured", "n_clips_measured", "n_printed",
+            "n_steps", "bias",
             "median_abs", "p95_abs", "max_abs", "gain", "r"]
     return pd.DataFrame(rows).reindex(columns=cols)
 
