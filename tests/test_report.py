@@ -92,6 +92,7 @@ def test_values_shown_are_the_summary_values(session):
                 continue
             if metric == "cadence_spm":
                 assert cells["both"] == fmt(rows[rows.side == "both"]["median"].iloc[0], 0)
+                assert cells["asymmetry"] == ""  # one value for both feet, spanning Left and Right only
                 continue
             for side in ("left", "right"):
                 expected = fmt(rows[rows.side == side]["median"].iloc[0], spec.get("decimals", 1))
