@@ -57,10 +57,9 @@ def published() -> dict:
 def figure(metric: str, view: str, role: str, fps: float, kind: str = "value") -> dict | None:
     """The measured error of a printed value: the figure for this frame-rate band when enough clips
     had one, else the figure over all rates; None when gaitlab was not validated there."""
-    from .validation.run import FRONTAL_VIEWS, POOLED_SIDES
+    from .validation.run import judged_role
 
-    if view in FRONTAL_VIEWS and role in ("left", "right"):
-        role = POOLED_SIDES  # the two sides are measured alike: judged on their pooled errors
+    role = judged_role(view, role)  # from behind or in front the two sides are judged pooled
     rows = [f for f in published()["figures"]
             if f["metric"] == metric and f["view"] == view and f["role"] == role and f["kind"] == kind]
     band = [f for f in rows if f["fps_band"] == fps_band(fps) and clips_measured(f) >= MIN_CLIPS]
@@ -185,11 +184,11 @@ def readme_table(doc: dict | None = None) -> str:
     lines = ["| measure | view | side | clips | 95 % of clips within | median error | bias | needs | printed |",
              "|---|---|---|---|---|---|---|---|---|"]
     order = {m: i for i, m in enumerate(specs)}
-    from .validation.run import FRONTAL_VIEWS
+    from .validation.run import judged_role
 
-    # From behind and in front a side is judged by the pooled figure ("each side"), shown instead.
+    # The figures that judge a value: from behind and in front the pooled one ("each side").
     figs = [f for f in doc.get("figures", []) if f["fps_band"] == "all" and f["kind"] == "value" and f["metric"] in specs
-            and f.get("p95_abs") is not None and not (f["view"] in FRONTAL_VIEWS and f["role"] in ("left", "right"))]
+            and f.get("p95_abs") is not None and judged_role(f["view"], f["role"]) == f["role"]]
     figs.sort(key=lambda f: (order[f["metric"]], f["view"], f["role"]))
     for f in figs:
         spec = specs[f["metric"]]

@@ -95,12 +95,17 @@ def test_every_printed_measure_says_what_accuracy_it_needs():
         assert "uncertainty" not in spec and "validated" not in spec, name  # figures come only from accuracy.json
 
 
-def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monkeypatch):
-    fig = {"metric": "overstride_cm", "kind": "value", "view": "side", "fps_band": "all", "n_measured": 10,
+def _publish_side_view(monkeypatch, metric: str, near_p95: float, far_p95: float) -> None:
+    """Use accuracy figures for ``metric`` from the side, 10 clips per leg, in place of the published ones."""
+    fig = {"metric": metric, "kind": "value", "view": "side", "fps_band": "all", "n_measured": 10,
            "bias": 0.0, "median_abs": 1.0}
-    doc = {"provenance": {}, "events": [], "figures": [dict(fig, role="near", p95_abs=2.0),
-                                                       dict(fig, role="far", p95_abs=6.0)]}
+    doc = {"provenance": {}, "events": [], "figures": [dict(fig, role="near", p95_abs=near_p95),
+                                                       dict(fig, role="far", p95_abs=far_p95)]}
     monkeypatch.setattr(accuracy, "published", lambda: doc)
+
+
+def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monkeypatch):
+    _publish_side_view(monkeypatch, "overstride_cm", near_p95=2.0, far_p95=6.0)
     shown, _, _ = accuracy.verdict("overstride_cm", "side", "near", 60)
     far_shown, far_fig, why = accuracy.verdict("overstride_cm", "side", "far", 60)
     assert shown and not far_shown and far_fig["p95_abs"] == 6.0 and "more than the 3 cm" in why
@@ -118,11 +123,7 @@ def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monk
 
 
 def test_a_measure_withheld_on_both_sides_cites_the_larger_error(monkeypatch):
-    fig = {"metric": "shank_angle_deg", "kind": "value", "view": "side", "fps_band": "all", "n_measured": 10,
-           "bias": 0.0, "median_abs": 1.0}
-    doc = {"provenance": {}, "events": [], "figures": [dict(fig, role="near", p95_abs=6.849),
-                                                       dict(fig, role="far", p95_abs=11.33)]}
-    monkeypatch.setattr(accuracy, "published", lambda: doc)
+    _publish_side_view(monkeypatch, "shank_angle_deg", near_p95=6.849, far_p95=11.33)
     from gaitlab.summary import summarize
 
     steps = pd.DataFrame({"side": ["left", "right"] * 5, "valid": True, "step_time_s": 0.35,

@@ -274,7 +274,7 @@ def metric_rows(summary: pd.DataFrame, clip: str, view: str = "", speed_kmh: flo
         printed_sides = [r for s, r in by_side.items() if s != "both" and bool(r.measurable)
                          and _finite(getattr(r, "uncertainty", np.nan))]
         typical = (max(printed_sides, key=lambda r: float(r.uncertainty))
-                   if printed_sides and metric != "cadence_spm" else both)
+                   if printed_sides and shown_per_side(metric) else both)
         # Notes about a side's value only where the report shows values per side.
         shown = part if shown_per_side(metric) else part[part.side == "both"]
         warnings = list(dict.fromkeys(str(w) for w in shown.warning if isinstance(w, str) and w))

@@ -147,6 +147,12 @@ FRONTAL_VIEWS = ("rear", "front")
 POOLED_SIDES = "sides"
 
 
+def judged_role(view: str, role: str) -> str:
+    """The side role whose figure judges a value of ``role`` in ``view``: the pooled sides for left
+    or right from behind or in front, the role itself elsewhere."""
+    return POOLED_SIDES if view in FRONTAL_VIEWS and role in ("left", "right") else role
+
+
 def metric_table(sides: pd.DataFrame, clips: pd.DataFrame) -> pd.DataFrame:
     """Per metric, kind, view, side role and frame-rate band (and over all bands): the printed values'
     errors; in frontal views also both sides pooled (:data:`POOLED_SIDES`). ``n_measured`` counts
@@ -258,8 +264,9 @@ def validate(truth_sets, out: str | Path, *, workers: int | None = None, cache: 
 
     Returns the tables by name (``clips``, ``sides``, ``steps``, ``events``, ``metrics``,
     ``event_timing``, the last two per truth set as ``metrics_by_set`` and ``event_timing_by_set``,
-    ``refusals``) and the ``provenance``. ``progress(done, total, clip)`` is called after each clip. ``landmarks``: a callable giving a video's landmarks, to use instead of the pose
-    stage (clips then run in this process, one after the other).
+    ``refusals``) and the ``provenance``. ``progress(done, total, clip)`` is called after each clip.
+    ``landmarks``: a callable giving a video's landmarks, to use instead of the pose stage (clips
+    then run in this process, one after the other).
     """
     sets = [Path(s) for s in truth_sets]
     files = []
