@@ -181,6 +181,25 @@ class Canvas:
         self._commit(sl, t, n, material_id)
 
 
+    def repaint(self, centre, axis, lo, hi, materials, edges, new_materials):
+        """Re-colour the surfaces already drawn, as fabric fixed to a body part is coloured: in the
+        screen rectangle of the box ``lo``..``hi``, every pixel whose material is one of
+        ``materials`` takes ``new_materials[k]``, k the band of ``edges`` (ascending heights along
+        ``axis`` from ``centre``) that its surface point falls in. Surfaces drawn later cover it as usual."""
+        rect = self._rect(np.asarray(lo, np.float32), np.asarray(hi, np.float32))
+        if rect is None:
+            return
+        y0, y1, x0, x1 = rect
+        sl = (slice(y0, y1), slice(x0, x1))
+        mat = self.material[sl]
+        sel = np.isin(mat, list(materials)) & np.isfinite(self.depth[sl])
+        if not sel.any():
+            return
+        p = self.origin + self.depth[sl][sel][:, None] * self.dirs[sl][sel]
+        height = (p - np.asarray(centre, np.float32)) @ np.asarray(axis, np.float32)
+        mat[sel] = np.asarray(new_materials)[np.searchsorted(np.asarray(edges), height)]
+
+
 def intersect_box(origin, dirs, lo, hi):
     """Ray-box (axis-aligned) intersection for all rays: distance (H, W) and normal (H, W, 3)."""
     o = np.asarray(origin, np.float32)

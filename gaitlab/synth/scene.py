@@ -11,6 +11,10 @@ from .params import SynthParams
 from .raycast import Camera, Canvas, intersect_box, intersect_plane, shade
 
 DECK = 0.18  # belt height above the room floor (m)
+#: The shorts' waistband: its middle's height above the hip-joint centres (m for a 1.75 m runner)
+#: and its half-height (m for a runner of average girth), as a band of fabric on the body at the
+#: top of the pelvis.
+WAISTBAND_CENTRE, WAISTBAND_HALF_HEIGHT = 0.145, 0.022
 
 # Materials: id -> default RGB albedo (0..1). Distinct tones for skin, shirt, shorts and shoes.
 MATERIALS = {
@@ -184,11 +188,17 @@ class Scene:
         trunk = self.body.trunk
 
         # Pelvis and shorts (the pelvis ellipsoid follows the pelvis's own obliquity and rotation).
-        canvas.ellipsoid(pelvis + 0.05 * s * up_p, pelvis_rot, np.array([0.115, 0.12, 0.175]) * g, M["shorts"])
-        canvas.ellipsoid(pelvis + 0.145 * s * up_p, pelvis_rot, np.array([0.118, 0.022, 0.172]) * g, M["waistband"])
+        canvas.ellipsoid(pelvis + 0.03 * s * up_p, pelvis_rot, np.array([0.115, 0.11, 0.175]) * g, M["shorts"])
         # Trunk: abdomen and chest.
         canvas.ellipsoid(pelvis + 0.40 * trunk * axis, chest_rot, np.array([0.105, 0.20, 0.155]) * g, M["shirt"])
         canvas.ellipsoid(pelvis + 0.72 * trunk * axis, chest_rot, np.array([0.115, 0.20, 0.175]) * g, M["shirt"])
+        # The clothes divide where they sit on the pelvis, not where the solids above meet: below the
+        # waistband the torso's surface is the shorts, then the waistband (fixed to the pelvis, so it
+        # follows its obliquity and rotation), then the top.
+        band = WAISTBAND_CENTRE * s + np.array([-1.0, 1.0]) * WAISTBAND_HALF_HEIGHT * g
+        reach = 0.3 * g
+        canvas.repaint(pelvis, up_p, pelvis - reach, pelvis + reach, (M["shorts"], M["shirt"]), band,
+                       (M["shorts"], M["waistband"], M["shirt"]))
         if look("loose_top"):
             # A loose top hangs from the chest over the waistband and the top of the hips.
             canvas.ellipsoid(pelvis + 0.22 * trunk * axis, chest_rot, np.array([0.128, 0.23, 0.188]) * g, M["shirt"])
