@@ -13,7 +13,7 @@ from .config import FPS_RANGE, AnalysisConfig, RunnerInfo
 from .errors import AnalysisError
 from .events import detect_events_frontal, detect_events_side, rhythm
 from .landmarks import Landmarks
-from .metrics.frontal import frontal_metrics, pelvis_level_deg
+from .metrics.frontal import frontal_metrics, level_spread_deg, mid_flight_tilts, pelvis_level_deg
 from .metrics.sagittal import sagittal_metrics
 from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps, resample_uniform
 from .references import constant
@@ -169,10 +169,13 @@ PELVIS_MIN_TRACKED = 0.8
 #: against 0.69 in flight and read 10 deg more drop there, while passing every other check.
 PELVIS_MIN_RELATIVE_QUALITY = 0.8
 #: ... second, it came back to the same tilt at every mid-flight, where the pelvis passes through
-#: level, within this robust standard deviation (deg): every step's drop is read against that
-#: level. On independently rendered runners seen from behind it was 0.1-0.4 deg; a line that
-#: does not follow the pelvis (the front of a top hanging over the waistband, hands crossing it
-#: in front) wandered by 1.7 deg.
+#: level, within this robust standard deviation (deg) about that level
+#: (:func:`gaitlab.metrics.frontal.level_spread_deg`): every step's drop is read against it. On
+#: independently rendered runners seen from behind it was 0.1-0.4 deg; a line that does not follow
+#: the pelvis (the front of a top hanging over the waistband, hands crossing it in front) wandered
+#: by 1.7 deg. A line that reads alternately above and below level in successive flights by more
+#: than this (the waistband's arc seen from above or below hip height, tipped by the pelvis's
+#: rotation) is withheld too, with its own reason: its tilt mixes rotation into every step's drop.
 PELVIS_MAX_LEVEL_SD_DEG = 1.0
 #: ... third, it was tracked through the stance of at least this many steps on each side.
 PELVIS_MIN_STEPS = 3
@@ -252,15 +255,19 @@ def pelvis_verdict(info: dict, tilt: np.ndarray | None, steps: pd.DataFrame, met
         return info
     if tilt is None or not info.get("measurable"):
         return info
-    ms = np.sort(steps.midstance_frame.to_numpy(int)[steps.valid.to_numpy(bool)])
-    ms = ms[ms >= 0]
-    flight = tilt[(ms[:-1] + ms[1:]) // 2] if ms.size >= 2 else np.zeros(0)
-    flight = flight[np.isfinite(flight)]
-    level_sd = float(1.4826 * np.median(np.abs(flight - np.median(flight)))) if flight.size >= 3 else float("nan")
+    level_sd = level_spread_deg(tilt, steps)
     valid = steps.valid.to_numpy(bool) & np.isfinite(metrics.pelvic_drop_peak_deg.to_numpy(float))
     counts = {side: int((valid & (steps.side == side).to_numpy()).sum()) for side in ("left", "right")}
     info.update(level_sd_deg=round(level_sd, 2), steps_tracked=counts)
-    if not level_sd <= PELVIS_MAX_LEVEL_SD_DEG:
+    flights = mid_flight_tilts(tilt, steps)
+    sway = (abs(float(np.median(flights["left"]) - np.median(flights["right"]))) / 2
+            if min(v.size for v in flights.values()) >= 2 else 0.0)
+    if not level_sd <= PELVIS_MAX_LEVEL_SD_DEG and sway > PELVIS_MAX_LEVEL_SD_DEG:
+        info.update(measurable=False, reason=(
+            f"the line at the waist read alternately {sway:.1f} deg above and below level at successive "
+            f"mid-flights, as a waistband seen from above or below hip height does while the pelvis rotates, "
+            f"so its tilt mixes rotation with drop: film from behind with the phone at hip height"))
+    elif not level_sd <= PELVIS_MAX_LEVEL_SD_DEG:
         info.update(measurable=False, reason=(
             f"the line at the waist did not come back to the same level at each mid-flight (spread "
             f"{level_sd:.1f} deg), so it does not follow the pelvis (no colour change at the waist, a top hanging "
@@ -301,7 +308,7 @@ def estimate_roll_frontal(lm: Landmarks, pelvis_tilt: np.ndarray | None, steps: 
     from .geometry import tilt_deg
 
     ms = steps.midstance_frame.to_numpy(int)
-    level = pelvis_level_deg(pelvis_tilt, ms) if pelvis_tilt is not None and (ms >= 0).sum() >= 2 else np.nan
+    level = pelvis_level_deg(pelvis_tilt, steps) if pelvis_tilt is not None and (ms >= 0).sum() >= 2 else np.nan
     if np.isfinite(level):
         return {"roll_deg": level if view.kind == "rear" else -level, "method": "waistband at mid-flight"}
     ls, rs = lm.xy("left_shoulder"), lm.xy("right_shoulder")

@@ -20,6 +20,7 @@ from conftest import shared_video
 from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_RELATIVE_QUALITY,
                               PELVIS_MIN_STEPS, analyze_landmarks, pelvis_tilt_signal, pelvis_verdict, rhythm_by_shot,
                               shank_reason)
+from gaitlab.metrics.frontal import mid_flight_tilts, pelvis_level_deg
 from gaitlab.landmarks import Landmarks
 from gaitlab.schema import KEYPOINT_INDEX, KEYPOINTS
 from gaitlab.views import View
@@ -80,6 +81,30 @@ def _steps(n: int = 16, step: int = 21):
     ms = np.arange(n) * step + 10
     return pd.DataFrame({"side": np.where(np.arange(n) % 2, "right", "left"), "midstance_frame": ms,
                          "valid": True})
+
+
+def test_a_line_tipped_by_the_pelvis_rotation_is_levelled_between_flights_and_withheld_when_large():
+    """Seen from above or below hip height, the waistband's visible arc tips one way in the flight
+    after a left stance and the other way after a right one (the pelvis rotates with the stride).
+    The level is halfway between the two sets of mid-flights whatever their counts (a median of all
+    of them lands in the larger set), and a line that alternates by more than
+    PELVIS_MAX_LEVEL_SD_DEG either side of it is withheld with a reason that names the camera height."""
+    steps = _steps(8)  # seven flights: four after a left stance, three after a right one
+    n = int(steps.midstance_frame.max()) + 20
+    frames = np.arange(n)
+    stride = 2 * 21
+    for swing, measurable in ((0.5, True), (2.0, False)):
+        tilt = 1.0 + swing * np.cos(2 * np.pi * (frames - 10 - 21 / 2) / stride)  # +swing after left stances
+        flights = mid_flight_tilts(tilt, steps)
+        assert flights["left"].size == 4 and flights["right"].size == 3
+        assert pelvis_level_deg(tilt, steps) == pytest.approx(1.0, abs=1e-6)
+        assert np.median(np.concatenate(list(flights.values()))) > 1.0 + 0.9 * swing  # the median of all
+        metrics = pd.DataFrame({"pelvic_drop_peak_deg": np.full(len(steps), 6.0)})
+        verdict = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, metrics)
+        assert verdict["measurable"] == measurable, verdict
+        if not measurable:
+            assert verdict["reason"].startswith("the line at the waist read alternately 2.0 deg above and below")
+            assert ". " not in verdict["reason"] and "hip height" in verdict["reason"]
 
 
 def test_pelvis_is_reported_only_when_the_line_follows_the_pelvis():
@@ -172,12 +197,12 @@ def _gain(errors, metric):
 
 @pytest.mark.parametrize("metric", ["pelvic_drop_peak_deg", "pelvic_drop_deg"])
 def test_pelvic_drop_follows_the_pelvis(ladder, metric):
-    """Regression guard on gaitlab's own renderer, whose top overlaps the waistband band so the
-    line seen is partly the top's hem (it followed about 0.8 of the drop here; 0.97 on the
-    independently rendered runners). Ordered across the levels given, no sign flip; a clip whose line
-    did not pass the pelvis checks says why in one sentence. The level runner (drop 0) is withheld:
-    in 22 % of its frames the line fits under 0.8 of the columns its typical frame fits, and there
-    it reads about 10 deg off the pelvis (counted, they made it read 1.8 deg of drop for a true 0)."""
+    """Regression guard on gaitlab's own renderer (waistband a band of colour fixed to the pelvis):
+    the levels given are ordered, within 1.5 deg, with no sign flip; a clip whose line did not pass
+    the pelvis checks says why in one sentence. The level runner (drop 0), filmed from below hip
+    height, is withheld: the pelvis's rotation tips the waistband's visible arc, and the line read
+    alternately 1.6 deg above and below level at successive mid-flights (its steps read 0.8-1.8 deg
+    of drop for a true 0)."""
     given = {}
     for (drop, valgus, roll), (result, errors) in ladder.items():
         pelvis = result.quality["pelvis"]
@@ -192,16 +217,17 @@ def test_pelvic_drop_follows_the_pelvis(ladder, metric):
             if not roll:
                 given.setdefault(drop, []).append((row.measured, row.truth))
     level = ladder[(0, 0, 0.0)][0].quality["pelvis"]
-    assert not level["measurable"] and level["reason"].startswith("the waistband line was found in only")
+    assert not level["measurable"] and level["reason"].startswith("the line at the waist read alternately")
     assert len(given) >= 2  # given on the two steepest levels, for the order
     values = np.array([v for drop in sorted(given) for v in given[drop]])
     gain = float(np.polyfit(values[:, 1], values[:, 0], 1)[0])
     print(f"{metric}: gain {gain:.2f}, largest error {np.max(np.abs(values[:, 0] - values[:, 1])):.1f} deg "
           f"(needed {needed(metric)})")
-    assert 0.6 <= gain <= 1.15  # 0.71 (peak) and 0.83 (midstance) when written
+    assert 0.6 <= gain <= 1.15  # 0.82 (peak) and 0.71 (midstance) over two levels when written
     means = [np.mean([m for m, _ in given[drop]]) for drop in sorted(given)]
     assert np.all(np.diff(means) > 0)  # ordered across the levels
     assert np.all(values[values[:, 1] > 3, 0] > 1.5)  # no sign flip
+    assert np.max(np.abs(values[:, 0] - values[:, 1])) <= 1.5  # 1.3 deg (midstance, drop 12) when written
 
 
 def test_camera_roll_is_estimated_and_does_not_move_the_drop(ladder):

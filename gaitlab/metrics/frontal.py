@@ -72,14 +72,42 @@ FRONTAL_COLUMNS = ["pelvic_drop_deg", "pelvic_drop_peak_deg", "knee_fppa_deg", "
                    "deepest_knee_frame", "shank_axis_measured"]
 
 
-def pelvis_level_deg(tilt: np.ndarray, midstance_frames: np.ndarray) -> float:
-    """The pelvis's tilt when level: the median tilt at mid-flight, halfway between consecutive
-    midstances (both feet off the ground, the pelvis passing through neutral)."""
-    ms = np.sort(np.asarray(midstance_frames, int)[np.asarray(midstance_frames) >= 0])
-    if ms.size < 2:
+def mid_flight_tilts(tilt: np.ndarray, steps: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The pelvis tilt at each mid-flight (halfway between the midstances of consecutive valid
+    steps of opposite sides: both feet off the ground, the pelvis passing through level), by the
+    side whose stance came before it; NaN tilts are left out."""
+    keep = (steps.midstance_frame.to_numpy(int) >= 0) & steps.get("valid", pd.Series(True, steps.index)).to_numpy(bool)
+    ms = steps.midstance_frame.to_numpy(int)[keep]
+    side = steps.side.to_numpy()[keep]
+    order = np.argsort(ms, kind="stable")
+    ms, side = ms[order], side[order]
+    pair = side[:-1] != side[1:]
+    frames = np.clip((ms[:-1] + ms[1:]) // 2, 0, tilt.size - 1)[pair]
+    values = tilt[frames]
+    after = side[:-1][pair]
+    return {s: values[(after == s) & np.isfinite(values)] for s in ("left", "right")}
+
+
+def pelvis_level_deg(tilt: np.ndarray, steps: pd.DataFrame) -> float:
+    """The pelvis's tilt when level: halfway between the median tilt at the mid-flights after left
+    stances and that after right stances (:func:`mid_flight_tilts`). The line at the waist is the
+    back of a ring round the body; seen from above or below hip height, the pelvis's rotation,
+    which turns one way in one flight and the other way in the next, tips that arc's visible part
+    one way and the other, so the two sets of mid-flights read on either side of level."""
+    flights = [v for v in mid_flight_tilts(tilt, steps).values() if v.size]
+    if not flights:
         return float(np.nanmedian(tilt))
-    flight = ((ms[:-1] + ms[1:]) // 2).astype(int)
-    return float(np.nanmedian(tilt[np.clip(flight, 0, tilt.size - 1)]))
+    return float(np.mean([np.median(v) for v in flights]))
+
+
+def level_spread_deg(tilt: np.ndarray, steps: pd.DataFrame) -> float:
+    """Robust standard deviation (deg) of the mid-flight tilts about :func:`pelvis_level_deg`:
+    how far the line strays from one level where the pelvis passes through it, whether from flight
+    to flight or alternately (NaN with fewer than three mid-flights)."""
+    flights = np.concatenate(list(mid_flight_tilts(tilt, steps).values()))
+    if flights.size < 3:
+        return float("nan")
+    return float(1.4826 * np.median(np.abs(flights - pelvis_level_deg(tilt, steps))))
 
 
 def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -166,7 +194,7 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     drop_peak = np.full(len(steps), np.nan)
     if pelvis_tilt_deg is not None and np.isfinite(pelvis_tilt_deg).any():
         tilt = np.asarray(pelvis_tilt_deg, float)
-        level = pelvis_level_deg(tilt, ms)
+        level = pelvis_level_deg(tilt, steps)
         # Left stance: the right (swing) side drops, which is + tilt; right stance: - tilt.
         sign = np.where(is_left, 1.0, -1.0)
         drop = np.where(ms >= 0, sign * (tilt[np.clip(ms, 0, n - 1)] - level), np.nan)
