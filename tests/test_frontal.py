@@ -201,8 +201,7 @@ def test_pelvic_drop_follows_the_pelvis(ladder, metric):
     the levels given are ordered, within 1.5 deg, with no sign flip; a clip whose line did not pass
     the pelvis checks says why in one sentence. The level runner (drop 0), filmed from below hip
     height, is withheld: the pelvis's rotation tips the waistband's visible arc, and the line read
-    alternately 1.6 deg above and below level at successive mid-flights (its steps read 0.8-1.8 deg
-    of drop for a true 0)."""
+    alternately 1.4 deg above and below level at successive mid-flights."""
     given = {}
     for (drop, valgus, roll), (result, errors) in ladder.items():
         pelvis = result.quality["pelvis"]
@@ -223,11 +222,11 @@ def test_pelvic_drop_follows_the_pelvis(ladder, metric):
     gain = float(np.polyfit(values[:, 1], values[:, 0], 1)[0])
     print(f"{metric}: gain {gain:.2f}, largest error {np.max(np.abs(values[:, 0] - values[:, 1])):.1f} deg "
           f"(needed {needed(metric)})")
-    assert 0.6 <= gain <= 1.15  # 0.82 (peak) and 0.71 (midstance) over two levels when written
+    assert 0.6 <= gain <= 1.15  # 0.95 (peak) and 0.84 (midstance) over two levels when written
     means = [np.mean([m for m, _ in given[drop]]) for drop in sorted(given)]
     assert np.all(np.diff(means) > 0)  # ordered across the levels
     assert np.all(values[values[:, 1] > 3, 0] > 1.5)  # no sign flip
-    assert np.max(np.abs(values[:, 0] - values[:, 1])) <= 1.5  # 1.3 deg (midstance, drop 12) when written
+    assert np.max(np.abs(values[:, 0] - values[:, 1])) <= 1.5  # 1.1 deg (midstance, drop 12) when written
 
 
 def test_camera_roll_is_estimated_and_does_not_move_the_drop(ladder):

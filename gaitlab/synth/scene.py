@@ -188,7 +188,7 @@ class Scene:
         trunk = self.body.trunk
 
         # Pelvis and shorts (the pelvis ellipsoid follows the pelvis's own obliquity and rotation).
-        canvas.ellipsoid(pelvis + 0.03 * s * up_p, pelvis_rot, np.array([0.115, 0.11, 0.175]) * g, M["shorts"])
+        canvas.ellipsoid(pelvis + 0.05 * s * up_p, pelvis_rot, np.array([0.115, 0.12, 0.175]) * g, M["shorts"])
         # Trunk: abdomen and chest.
         canvas.ellipsoid(pelvis + 0.40 * trunk * axis, chest_rot, np.array([0.105, 0.20, 0.155]) * g, M["shirt"])
         canvas.ellipsoid(pelvis + 0.72 * trunk * axis, chest_rot, np.array([0.115, 0.20, 0.175]) * g, M["shirt"])
