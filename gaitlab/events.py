@@ -85,6 +85,32 @@ def _refine_lag(ac: np.ndarray, lag: int) -> float:
     return float(lag)
 
 
+def _refine_period(ac: np.ndarray, lag: int) -> float:
+    """The period (samples) of the autocorrelation peak at ``lag``, refined on its whole multiples.
+
+    The peaks are read on the unbiased autocorrelation (each lag's sum over the samples that
+    overlap there): the plain one shrinks with the lag, which pulls every peak toward shorter lags.
+    A peak's position is found to about the same fraction of a sample at any lag, so the period is
+    re-read on the peaks at 2, 4, 8 ... periods (whole strides whichever leg comes first) while they
+    lie within half the signal and stand at least half as high as the first: over m periods the
+    error of one period is m times smaller (a 6-second clip at 30 fps read 191.1 steps/min from
+    its first peak for a true 190)."""
+    n = ac.size
+    unbiased = ac * n / (n - np.arange(n))
+    period = _refine_lag(unbiased, lag)
+    m = 2
+    while m * period <= n // 2:
+        centre = int(round(m * period))
+        reach = max(2, int(0.1 * period))
+        lo, hi = max(centre - reach, 1), min(centre + reach + 1, n - 1)
+        k = lo + int(np.argmax(unbiased[lo:hi]))
+        if not (lo < k < hi - 1) or unbiased[k] < 0.5 * unbiased[lag]:
+            break
+        period = _refine_lag(unbiased, k) / m
+        m *= 2
+    return period
+
+
 def dominant_period_s(signal: np.ndarray, fps: float, lo_s: float, hi_s: float,
                       min_correlation: float = 0.2) -> float | None:
     """Period (s) of the strongest repetition between lo_s and hi_s, from the autocorrelation.
@@ -110,7 +136,7 @@ def dominant_period_s(signal: np.ndarray, fps: float, lo_s: float, hi_s: float,
         if half.size == 0 or ac[half].max() < 0.8 * ac[best]:
             break
         best = int(half[np.argmax(ac[half])])
-    return float(_refine_lag(ac, best) / fps)
+    return float(_refine_period(ac, best) / fps)
 
 
 #: Shortest step period (s) the rhythm looks for (353 steps/min).

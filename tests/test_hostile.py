@@ -1559,7 +1559,7 @@ variants("wrong-answer", "landmarks", {
                                              "shots, or the runner turned around (trim it to one stretch of running "
                                              "one way)"),
     "runner-too-small": _wrong(lambda lm: lm.replace(image=lm.image * np.float32(0.4)),
-                               "the runner is only 118 pixels tall in the 640x480 picture: too small to measure steps "
+                               "the runner is only 119 pixels tall in the 640x480 picture: too small to measure steps "
                                "and angles (gaitlab needs at least 140) (film closer, or at a higher resolution, so the "
                                "runner fills most of the frame height)"),
     "upright-control": _wrong(lambda lm: lm, None, code=0, after=lambda w: _cadence_of(w, 171.5, 173)),
