@@ -112,7 +112,9 @@ def validate_clip(truth_file: str, cache: str | None, fingerprint: str, landmark
     row.update(refused=False, reason="", view_found=result.view.get("kind"), seconds=round(time.perf_counter() - started, 2),
                detected_fraction=round(float(lm.detected.mean()), 4),
                n_steps=int(len(result.steps)), n_valid_steps=int(result.steps.valid.sum()),
-               cadence=float(result.cadence.get("both", np.nan)))
+               cadence=float(result.cadence.get("both", np.nan)),
+               cadence_counted=float(result.quality["cadence_check"]["counted_spm"]),
+               cadence_rhythm=float(result.quality["cadence_check"]["rhythm_spm"]))
     events = pd.concat([match_events(truth, result.events, e) for e in EVENTS], ignore_index=True)
     return {"clip": row, "events": events, "steps": compare_steps(truth, result, truth.view),
             "sides": compare_sides(truth, result)}
