@@ -180,7 +180,6 @@ class Canvas:
         n /= np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-9)
         self._commit(sl, t, n, material_id)
 
-
     def repaint(self, centre, axis, lo, hi, materials, edges, new_materials):
         """Re-colour the surfaces already drawn, as fabric fixed to a body part is coloured: in the
         screen rectangle of the box ``lo``..``hi``, every pixel whose material is one of
