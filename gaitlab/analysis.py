@@ -13,7 +13,7 @@ from .config import FPS_RANGE, AnalysisConfig, RunnerInfo
 from .errors import AnalysisError
 from .events import detect_events_frontal, detect_events_side, rhythm
 from .landmarks import Landmarks
-from .metrics.frontal import frontal_metrics, level_spread_deg, mid_flight_tilts, pelvis_level_deg
+from .metrics.frontal import frontal_metrics, mid_flight_level, pelvis_level_deg
 from .metrics.sagittal import sagittal_metrics
 from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps, resample_uniform
 from .references import constant
@@ -170,7 +170,7 @@ PELVIS_MIN_TRACKED = 0.8
 PELVIS_MIN_RELATIVE_QUALITY = 0.8
 #: ... second, it came back to the same tilt at every mid-flight, where the pelvis passes through
 #: level, within this robust standard deviation (deg) about that level
-#: (:func:`gaitlab.metrics.frontal.level_spread_deg`): every step's drop is read against it. On
+#: (:func:`gaitlab.metrics.frontal.mid_flight_level`): every step's drop is read against it. On
 #: independently rendered runners seen from behind it was 0.1-0.4 deg; a line that does not follow
 #: the pelvis (the front of a top hanging over the waistband, hands crossing it in front) wandered
 #: by 1.7 deg. A line that reads alternately above and below level in successive flights by more
@@ -255,13 +255,11 @@ def pelvis_verdict(info: dict, tilt: np.ndarray | None, steps: pd.DataFrame, met
         return info
     if tilt is None or not info.get("measurable"):
         return info
-    level_sd = level_spread_deg(tilt, steps)
+    flight = mid_flight_level(tilt, steps)
+    level_sd, sway = flight["spread"], flight["sway"]
     valid = steps.valid.to_numpy(bool) & np.isfinite(metrics.pelvic_drop_peak_deg.to_numpy(float))
     counts = {side: int((valid & (steps.side == side).to_numpy()).sum()) for side in ("left", "right")}
     info.update(level_sd_deg=round(level_sd, 2), steps_tracked=counts)
-    flights = mid_flight_tilts(tilt, steps)
-    sway = (abs(float(np.median(flights["left"]) - np.median(flights["right"]))) / 2
-            if min(v.size for v in flights.values()) >= 2 else 0.0)
     if not level_sd <= PELVIS_MAX_LEVEL_SD_DEG and sway > PELVIS_MAX_LEVEL_SD_DEG:
         info.update(measurable=False, reason=(
             f"the line at the waist read alternately {sway:.1f} deg above and below level at successive "

@@ -88,26 +88,32 @@ def mid_flight_tilts(tilt: np.ndarray, steps: pd.DataFrame) -> dict[str, np.ndar
     return {s: values[(after == s) & np.isfinite(values)] for s in ("left", "right")}
 
 
-def pelvis_level_deg(tilt: np.ndarray, steps: pd.DataFrame) -> float:
-    """The pelvis's tilt when level: halfway between the median tilt at the mid-flights after left
-    stances and that after right stances (:func:`mid_flight_tilts`). The line at the waist is the
+def mid_flight_level(tilt: np.ndarray, steps: pd.DataFrame) -> dict:
+    """The pelvis's tilt when level, and how well the line keeps to it, from :func:`mid_flight_tilts`.
+
+    ``level``: halfway between the median tilt at the mid-flights after left stances and that after
+    right stances (the median of all the tilt where there are none). The line at the waist is the
     back of a ring round the body; seen from above or below hip height, the pelvis's rotation,
     which turns one way in one flight and the other way in the next, tips that arc's visible part
-    one way and the other, so the two sets of mid-flights read on either side of level."""
-    flights = [v for v in mid_flight_tilts(tilt, steps).values() if v.size]
-    if not flights:
-        return float(np.nanmedian(tilt))
-    return float(np.mean([np.median(v) for v in flights]))
+    one way and the other, so the two sets of mid-flights read on either side of level.
+    ``spread``: robust standard deviation (deg) of the mid-flight tilts about ``level``, whether they
+    stray from flight to flight or alternately (NaN with fewer than three mid-flights).
+    ``sway``: half the difference between the two sets' medians, the alternating part (0 with fewer
+    than two mid-flights in either set).
+    """
+    flights = mid_flight_tilts(tilt, steps)
+    medians = {side: float(np.median(v)) for side, v in flights.items() if v.size}
+    level = float(np.mean(list(medians.values()))) if medians else float(np.nanmedian(tilt))
+    every = np.concatenate(list(flights.values()))
+    spread = float(1.4826 * np.median(np.abs(every - level))) if every.size >= 3 else float("nan")
+    sway = (abs(medians["left"] - medians["right"]) / 2
+            if min(v.size for v in flights.values()) >= 2 else 0.0)
+    return {"level": level, "spread": spread, "sway": sway}
 
 
-def level_spread_deg(tilt: np.ndarray, steps: pd.DataFrame) -> float:
-    """Robust standard deviation (deg) of the mid-flight tilts about :func:`pelvis_level_deg`:
-    how far the line strays from one level where the pelvis passes through it, whether from flight
-    to flight or alternately (NaN with fewer than three mid-flights)."""
-    flights = np.concatenate(list(mid_flight_tilts(tilt, steps).values()))
-    if flights.size < 3:
-        return float("nan")
-    return float(1.4826 * np.median(np.abs(flights - pelvis_level_deg(tilt, steps))))
+def pelvis_level_deg(tilt: np.ndarray, steps: pd.DataFrame) -> float:
+    """The pelvis's tilt when level (``level`` of :func:`mid_flight_level`)."""
+    return mid_flight_level(tilt, steps)["level"]
 
 
 def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
