@@ -17,9 +17,14 @@ def lab_blurred(rgb: np.ndarray, ksize: int) -> np.ndarray:
     return cv2.GaussianBlur(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32), (ksize, ksize), 0)
 
 
+def colour_change(lab: np.ndarray, across: bool) -> np.ndarray:
+    """The colour change per pixel (Lab vector per pixel, 3x3 Sobel), along x (``across``) or y."""
+    return cv2.Sobel(lab, cv2.CV_32F, 1 if across else 0, 0 if across else 1, ksize=3)
+
+
 def colour_gradient(lab: np.ndarray, across: bool) -> np.ndarray:
     """Magnitude of the colour change per pixel (Lab units, 3x3 Sobel), along x (``across``) or y."""
-    d = cv2.Sobel(lab, cv2.CV_32F, 1 if across else 0, 0 if across else 1, ksize=3)
+    d = colour_change(lab, across)
     return cv2.sqrt(cv2.transform(d * d, _CHANNEL_SUM))
 
 

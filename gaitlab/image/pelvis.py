@@ -3,12 +3,14 @@
 Seen from behind or in front, the waistband (the boundary between the top and the shorts or tights,
 or the shorts' elastic band) is the one long, near-horizontal edge that is fixed to the pelvis. For
 each frame, in a window above the hip landmarks, every image column's strongest vertical colour
-change (Lab colour space, sub-pixel) is taken as a point of that boundary, and a straight line is
-fitted to them by iteratively reweighted least squares. Its tilt is the pelvis's tilt in the image;
+change (Lab colour space, sub-pixel) of one kind is taken as a point of that boundary, and a
+straight line is fitted to them by iteratively reweighted least squares. "Of one kind": the change
+is measured along the window's main colour change (say shirt to band), so that the band's other
+edge, which changes colour the opposite way, cannot pull the line across the band. Its tilt is the pelvis's tilt in the image;
 the fraction of columns that agree with the line is its quality.
 
 The hip landmarks serve only to place the window: centred between the hips, from 0.55 to 0.05
-trunk lengths above them, as wide as 1.6 times the distance between the hip landmarks.
+trunk lengths above them, as wide as 1.2 times the distance between the hip landmarks.
 
 Assumptions and limits (say them to the user): the waistband must be visible and differ from the
 top in colour or brightness; a loose top hanging over the shorts moves with the trunk, not the
@@ -22,7 +24,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .ops import colour_gradient, lab_blurred, line_fit, median, quantile
+from .ops import colour_change, lab_blurred, line_fit, median, quantile
 from ..schema import KEYPOINT_INDEX
 
 LH, RH = KEYPOINT_INDEX["left_hip"], KEYPOINT_INDEX["right_hip"]
@@ -38,6 +40,9 @@ TRUNK_PX = 120.0
 TRACK_BAND = 0.05
 #: Frames whose line fits fewer columns than this are unreliable (and reset the tracking).
 MIN_QUALITY = 0.3
+#: Tracking: a line in the band that fits less than this share of the columns the previous good
+#: frame's line fitted is checked against a search of the whole window.
+RETRY_SHARE = 0.8
 
 #: The frame signals kept per frame: the line's tilt (deg, + = image-right end lower), its quality
 #: (the fraction of the window's columns on it) and its height (image y, pixels, at the window's
@@ -75,12 +80,19 @@ class WaistbandTracker:
     """Follows the waistband line from frame to frame (one instance per clip, frames in order).
 
     Each frame's boundary points are searched within :data:`TRACK_BAND` trunk lengths of the line
-    found in the previous good frame (moved with the hips), so the line does not jump to another
-    edge (a sleeve, a fold); the first frame, and any frame after a poor one, search the whole window.
+    found in the previous good frame (moved with the hips), and as the same colour change (say
+    shirt above, band below, not band above, shorts below), so the line does not jump to another
+    edge (a sleeve, a fold, the band's other edge). The first frame, and any frame after a poor one,
+    search the whole window for either change. The band is a hint, not a fence: where the line found
+    in it fits fewer than :data:`RETRY_SHARE` of the columns the previous good frame's line fitted
+    (the pelvis tipped or moved faster than the band allows, as at 30 fps in a large drop), the whole
+    window is searched too and the line that fits more columns is kept.
     """
 
     def __init__(self):
         self.prior: tuple[float, float] | None = None  # (slope, height above the hips in crop px)
+        self.prior_quality = 0.0
+        self.prior_change: np.ndarray | None = None  # the boundary's colour change (unit Lab vector)
 
     def update(self, rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float]:
         """The waistband line's :data:`WAISTBAND_SIGNALS`: tilt (degrees, + = image-right end lower),
@@ -90,39 +102,79 @@ class WaistbandTracker:
             self.prior = None
             return EMPTY_WAISTBAND
         lab, hip_row, (top, scale) = win
-        gy = colour_gradient(lab, across=False)
-        rows, cols = gy.shape
+        change = colour_change(lab, across=False)
+        rows, cols = change.shape[:2]
         if rows < 5 or cols < 8:
             return EMPTY_WAISTBAND
-        c = np.arange(cols)
+        fit = None
         if self.prior is not None:
             slope, above = self.prior
-            expected = hip_row - above + slope * (c - cols / 2)
-            band = TRACK_BAND * TRUNK_PX
-            rr = np.arange(rows)[:, None]
-            gy = np.where(np.abs(rr - expected[None, :]) <= band, gy, 0.0)
-        r = np.clip(np.argmax(gy[1:-1], axis=0) + 1, 1, rows - 2)
-        a, b, d = gy[r - 1, c], gy[r, c], gy[r + 1, c]
-        den = a - 2 * b + d
-        y = r + np.where(den < 0, 0.5 * (a - d) / np.where(den < 0, den, -1.0), 0.0)
-        strong = b > max(quantile(b, 0.3), 1e-6)
-        if strong.sum() < 8:
+            expected = hip_row - above + slope * (np.arange(cols) - cols / 2)
+            near = np.abs(np.arange(rows)[:, None] - expected[None, :]) <= TRACK_BAND * TRUNK_PX
+            fit = _boundary_line(np.where(near[..., None], change, 0.0), [self.prior_change])
+        if fit is None or fit[2] < RETRY_SHARE * self.prior_quality:
+            anywhere = _boundary_line(change, _principal_changes(change))
+            if anywhere is not None and (fit is None or anywhere[2] > fit[2]):
+                fit = anywhere
+        if fit is None:
             self.prior = None
             return EMPTY_WAISTBAND
-        # Weighted by the squared edge strength: a strong, clean edge outweighs faint texture.
-        x, y, wts = c[strong].astype(float), y[strong], b[strong].astype(float) ** 2
-        keep = np.ones(x.size, bool)
-        for _ in range(4):
-            if keep.sum() < 6:
-                self.prior = None
-                return EMPTY_WAISTBAND
-            slope, offset = line_fit(x[keep], y[keep], wts[keep])
-            res = np.abs(slope * x + offset - y)
-            keep = res < max(INLIER_PX, 2.0 * median(res[keep]))
-        quality = float(np.sum(np.abs(slope * x + offset - y) < INLIER_PX) / cols)
-        centre_row = slope * cols / 2 + offset
-        self.prior = (slope, hip_row - centre_row) if quality >= MIN_QUALITY else None
+        slope, centre_row, quality, direction = fit
+        good = quality >= MIN_QUALITY
+        self.prior = (slope, hip_row - centre_row) if good else None
+        self.prior_quality = quality if good else 0.0
+        self.prior_change = direction
         return float(np.degrees(np.arctan(slope))), quality, float(top + centre_row / scale)
+
+
+def _principal_changes(change: np.ndarray) -> list[np.ndarray]:
+    """The window's main colour change across a boundary, as the two opposite unit Lab vectors (the
+    band's upper and lower edges change colour in opposite directions): the leading direction of
+    each column's strongest change."""
+    mag = np.sqrt(np.einsum("rck,rck->rc", change, change))
+    cols = np.arange(change.shape[1])
+    v = change[np.argmax(mag, axis=0), cols]
+    _, vectors = np.linalg.eigh(v.T @ v)
+    u = vectors[:, -1]
+    return [u, -u]
+
+
+def _boundary_line(change: np.ndarray, directions: list[np.ndarray]) -> tuple | None:
+    """The straight line through each column's strongest colour change along one of ``directions``
+    (unit Lab vectors; the best-fitting is kept): (slope, row at the middle column, quality =
+    fraction of columns within :data:`INLIER_PX`, the direction), or None where too few columns have
+    an edge."""
+    best = None
+    for u in directions:
+        fit = _line_along(np.maximum(change @ u.astype(np.float32), 0.0))
+        if fit is not None and (best is None or fit[2] > best[2]):
+            best = (*fit, u)
+    return best
+
+
+def _line_along(gy: np.ndarray) -> tuple[float, float, float] | None:
+    """(slope, row at the middle column, quality) of the line through each column's strongest
+    edge in the edge-strength map ``gy``, or None."""
+    rows, cols = gy.shape
+    c = np.arange(cols)
+    r = np.clip(np.argmax(gy[1:-1], axis=0) + 1, 1, rows - 2)
+    a, b, d = gy[r - 1, c], gy[r, c], gy[r + 1, c]
+    den = a - 2 * b + d
+    y = r + np.where(den < 0, 0.5 * (a - d) / np.where(den < 0, den, -1.0), 0.0)
+    strong = b > max(quantile(b, 0.3), 1e-6)
+    if strong.sum() < 8:
+        return None
+    # Weighted by the squared edge strength: a strong, clean edge outweighs faint texture.
+    x, y, wts = c[strong].astype(float), y[strong], b[strong].astype(float) ** 2
+    keep = np.ones(x.size, bool)
+    for _ in range(4):
+        if keep.sum() < 6:
+            return None
+        slope, offset = line_fit(x[keep], y[keep], wts[keep])
+        res = np.abs(slope * x + offset - y)
+        keep = res < max(INLIER_PX, 2.0 * median(res[keep]))
+    quality = float(np.sum(np.abs(slope * x + offset - y) < INLIER_PX) / cols)
+    return slope, slope * cols / 2 + offset, quality
 
 
 def waistband_tilt(rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float]:
