@@ -61,10 +61,21 @@ def test_waistband_tracker_follows_a_fast_tilt_on_one_edge_of_the_band():
     heights = []
     for tilt in (0.0, 0.5, -6.0, -9.0, -3.0, 2.0, 7.0, 0.0):
         rgb, kp = _runner_waist(tilt)
-        found, quality, height = tracker.update(rgb, kp)
+        found, quality, height, contrast = tracker.update(rgb, kp)
         single = waistband_tilt(rgb, kp)[0]
         assert found == pytest.approx(tilt, abs=0.5) and single == pytest.approx(tilt, abs=0.5)
         assert quality > 0.6
+        assert 60 < contrast < 80  # the band against the top: delta E 73
         heights.append(height)
     # The same edge throughout (the band's edges are 20 px apart at the window's middle).
     assert np.ptp(heights) < 5
+
+
+def test_a_line_through_noise_where_no_waistband_shows_has_little_contrast():
+    """Top, band and shorts of one colour: whatever line the noise gives, its contrast says there is
+    no colour change at the waist (the band of the test above reads about 73)."""
+    from gaitlab.image.pelvis import waistband_tilt
+
+    rgb, kp = _runner_waist(3.0)
+    plain = np.clip(np.array([120.0, 50.0, 40.0]) + np.random.default_rng(1).normal(0, 2.0, rgb.shape), 0, 255)
+    assert waistband_tilt(plain.astype(np.uint8), kp)[3] < 3.0

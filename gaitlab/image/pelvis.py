@@ -45,12 +45,17 @@ MIN_QUALITY = 0.3
 RETRY_SHARE = 0.8
 
 #: The frame signals kept per frame: the line's tilt (deg, + = image-right end lower), its quality
-#: (the fraction of the window's columns on it) and its height (image y, pixels, at the window's
-#: middle column): the pelvis's own height, free of the pose model's landmark smoothing, which
-#: lags the true motion by one or two frames at 60 fps.
-WAISTBAND_SIGNALS = ("pelvis_tilt_deg", "pelvis_tilt_quality", "pelvis_line_y")
+#: (the fraction of the window's columns on it), its height (image y, pixels, at the window's
+#: middle column: the pelvis's own height, free of the pose model's landmark smoothing, which
+#: lags the true motion by one or two frames at 60 fps) and its contrast (the median colour
+#: difference, CIE76 delta E, between :data:`CONTRAST_OFFSET_PX` above and below the line: a line
+#: through faint texture, where the waistband does not show, fits well but has little).
+WAISTBAND_SIGNALS = ("pelvis_tilt_deg", "pelvis_tilt_quality", "pelvis_line_y", "pelvis_line_contrast")
 #: Their values in a frame without a line.
-EMPTY_WAISTBAND = (float("nan"), 0.0, float("nan"))
+EMPTY_WAISTBAND = (float("nan"), 0.0, float("nan"), 0.0)
+#: Where the colours either side of the line are read, in pixels at the analysis scale (about
+#: 0.025 trunk lengths: beyond the blur, within a waistband's height).
+CONTRAST_OFFSET_PX = 3
 
 
 def _window(rgb: np.ndarray, kp: np.ndarray):
@@ -94,9 +99,9 @@ class WaistbandTracker:
         self.prior_quality = 0.0
         self.prior_change: np.ndarray | None = None  # the boundary's colour change (unit Lab vector)
 
-    def update(self, rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float]:
+    def update(self, rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float, float]:
         """The waistband line's :data:`WAISTBAND_SIGNALS`: tilt (degrees, + = image-right end lower),
-        quality (0..1) and height (image y at the window's middle column)."""
+        quality (0..1), height (image y at the window's middle column) and contrast (delta E)."""
         win = _window(rgb, np.asarray(keypoints_xy, float))
         if win is None:
             self.prior = None
@@ -124,7 +129,24 @@ class WaistbandTracker:
         self.prior = (slope, hip_row - centre_row) if good else None
         self.prior_quality = quality if good else 0.0
         self.prior_change = direction
-        return float(np.degrees(np.arctan(slope))), quality, float(top + centre_row / scale)
+        return (float(np.degrees(np.arctan(slope))), quality, float(top + centre_row / scale),
+                _contrast(lab, slope, centre_row))
+
+
+def _contrast(lab: np.ndarray, slope: float, centre_row: float) -> float:
+    """Median colour difference (CIE76 delta E) across the line, read :data:`CONTRAST_OFFSET_PX`
+    above and below it in every column where both lie inside the window."""
+    rows, cols = lab.shape[:2]
+    c = np.arange(cols)
+    line = centre_row + slope * (c - cols / 2)
+    above = np.rint(line - CONTRAST_OFFSET_PX).astype(int)
+    below = np.rint(line + CONTRAST_OFFSET_PX).astype(int)
+    inside = (above >= 0) & (below < rows)
+    if not inside.any():
+        return 0.0
+    d = lab[above[inside], c[inside]] - lab[below[inside], c[inside]]
+    d[:, 0] *= 100.0 / 255.0  # OpenCV's 8-bit L is scaled to 0..255
+    return median(np.sqrt(np.einsum("ck,ck->c", d, d)))
 
 
 def _principal_changes(change: np.ndarray) -> list[np.ndarray]:
@@ -177,6 +199,6 @@ def _line_along(gy: np.ndarray) -> tuple[float, float, float] | None:
     return slope, slope * cols / 2 + offset, quality
 
 
-def waistband_tilt(rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float]:
+def waistband_tilt(rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float, float]:
     """:data:`WAISTBAND_SIGNALS` of the waistband line in a single frame, searched in the whole window."""
     return WaistbandTracker().update(rgb, keypoints_xy)
