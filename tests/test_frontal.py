@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 from conftest import shared_video
-from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_RELATIVE_QUALITY,
-                              PELVIS_MIN_STEPS, analyze_landmarks, pelvis_tilt_signal, pelvis_verdict, rhythm_by_shot,
-                              shank_reason)
+from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_CONTRAST,
+                              PELVIS_MIN_RELATIVE_QUALITY, PELVIS_MIN_STEPS, analyze_landmarks, pelvis_tilt_signal,
+                              pelvis_verdict, rhythm_by_shot, shank_reason)
 from gaitlab.metrics.frontal import mid_flight_tilts, pelvis_level_deg
 from gaitlab.landmarks import Landmarks
 from gaitlab.schema import KEYPOINT_INDEX, KEYPOINTS
@@ -136,8 +136,9 @@ def test_pelvis_is_reported_only_when_the_line_follows_the_pelvis():
     assert not front["measurable"] and front["reason"] == FRONT_PELVIS_REASON
 
 
-def _waistband_landmarks(tilt, quality, fps=60.0):
-    """Landmarks of a runner in view in every frame, carrying only the waistband frame signals."""
+def _waistband_landmarks(tilt, quality, fps=60.0, contrast=None):
+    """Landmarks of a runner in view in every frame, carrying only the waistband frame signals
+    (without the line's contrast unless given, as landmarks saved before it was kept)."""
     n, k = tilt.size, len(KEYPOINTS)
     image = np.full((n, k, 3), 300.0, np.float32)
     for name in ("left_shoulder", "right_shoulder"):
@@ -145,7 +146,24 @@ def _waistband_landmarks(tilt, quality, fps=60.0):
     return Landmarks(frame=np.arange(n), time=np.arange(n) / fps, image=image, world=np.zeros((n, k, 3), np.float32),
                      visibility=np.ones((n, k), np.float32), presence=np.ones((n, k), np.float32),
                      frame_signals={"pelvis_tilt_deg": tilt, "pelvis_tilt_quality": quality,
-                                    "pelvis_line_y": np.full(n, 200.0)})
+                                    "pelvis_line_y": np.full(n, 200.0),
+                                    **({} if contrast is None else {"pelvis_line_contrast": contrast})})
+
+
+def test_a_line_without_contrast_is_not_read_as_the_waistband():
+    # A line that fits the columns as well as a waistband does, but with colours either side that
+    # differ by 4 delta E (top, band and shorts of one colour: shading and compression texture).
+    n = 240
+    tilt = np.where((np.arange(n) % 40) < 10, 5.0, 0.0)
+    rear = View("rear", 0, 0.5, 1.0)
+    read, info = pelvis_tilt_signal(_waistband_landmarks(tilt, np.full(n, 0.69), contrast=np.full(n, 4.0)), rear)
+    assert read is None and not info["measurable"] and info["median_contrast"] == 4.0
+    assert info["reason"].startswith("no waistband shows") and "4 delta E" in info["reason"]
+    assert ". " not in info["reason"]
+    # The same line with a waistband's contrast is read; so is one from landmarks without the signal.
+    for contrast in (np.full(n, 2 * PELVIS_MIN_CONTRAST), None):
+        read, info = pelvis_tilt_signal(_waistband_landmarks(tilt, np.full(n, 0.69), contrast=contrast), rear)
+        assert info["measurable"] and np.nanmax(read) == pytest.approx(5.0)
 
 
 def test_frames_where_the_line_fits_far_fewer_columns_than_usual_are_not_read():
