@@ -13,10 +13,8 @@ The hip landmarks serve only to place the window: centred between the hips, from
 trunk lengths above them, as wide as 1.2 times the distance between the hip landmarks.
 
 Assumptions and limits (say them to the user): the waistband must be visible and differ from the
-top in colour or brightness (the line's contrast says where it does not); a loose top hanging over
-the shorts moves with the trunk, not the pelvis, and so does the edge of a trunk that overhangs the
-waistband, seen from below hip height; a hand crossing the window corrupts that frame (such frames
-get low quality). On
+top in colour or brightness; a loose top hanging over the shorts moves with the trunk, not the
+pelvis, and a hand crossing the window corrupts that frame (such frames get low quality). On
 rendered runners with exact truth the method followed the true drop with a gain near 0.9; the hip
 landmark line followed 0.2-0.3 of it (see the validation notebook for the current figures).
 """
