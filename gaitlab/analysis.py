@@ -168,11 +168,8 @@ PELVIS_MIN_TRACKED = 0.8
 #: waistband stood out of the shorts in stance, the line fitted 0.48 of the columns in stance
 #: against 0.69 in flight and read 10 deg more drop there, while passing every other check.
 PELVIS_MIN_RELATIVE_QUALITY = 0.8
-#: ... and where the colours either side of it differ by at least this much (CIE76 delta E, the
-#: frame signal ``pelvis_line_contrast``): where top, waistband and shorts are of one colour the
-#: line is fitted through shading and compression texture, which fits as many columns as a
-#: waistband does but differs by only a few delta E (a just-noticeable difference is about 2).
-PELVIS_MIN_CONTRAST = 8.0
+#: ... and where the colours either side of it differ by at least
+#: :data:`gaitlab.image.pelvis.MIN_CONTRAST`.
 #: ... second, it came back to the same tilt at every mid-flight, where the pelvis passes through
 #: level, within this robust standard deviation (deg) about that level
 #: (:func:`gaitlab.metrics.frontal.mid_flight_level`): every step's drop is read against it. On
@@ -205,10 +202,10 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
     From the waistband tilt frame signal (+ = image-right end lower): as is from behind, negated in
     front (the runner's right is then on the image's left). Frames below
     :data:`gaitlab.image.pelvis.MIN_QUALITY`, or below :data:`PELVIS_MIN_RELATIVE_QUALITY` of the
-    clip's typical quality, or whose line's contrast is below :data:`PELVIS_MIN_CONTRAST`, are dropped; gaps up to :data:`PELVIS_MAX_GAP_S` are
+    clip's typical quality, or whose line's contrast is below :data:`gaitlab.image.pelvis.MIN_CONTRAST`, are dropped; gaps up to :data:`PELVIS_MAX_GAP_S` are
     re-filled by interpolation, then one-frame spikes removed (:func:`gaitlab.preprocess.despike`).
     """
-    from .image.pelvis import MIN_QUALITY
+    from .image.pelvis import MIN_CONTRAST, MIN_QUALITY, line_contrast
     from .preprocess import despike, despike_window
 
     raw = lm.frame_signals.get("pelvis_tilt_deg")
@@ -218,10 +215,9 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
     seen = lm.detected & np.isfinite(raw) & (q > 0)
     typical = float(np.median(q[seen])) if seen.any() else 0.0
     good = seen & (q >= max(MIN_QUALITY, PELVIS_MIN_RELATIVE_QUALITY * typical))
-    # Landmarks from before the contrast was kept have none: the line is taken as contrasting.
-    contrast = lm.frame_signals.get("pelvis_line_contrast", np.full(lm.n_frames, np.inf))
+    contrast = line_contrast(lm.frame_signals, lm.n_frames)
     typical_contrast = float(np.median(contrast[seen])) if seen.any() else 0.0
-    good &= contrast >= PELVIS_MIN_CONTRAST
+    good &= contrast >= MIN_CONTRAST
     frac = float(good.sum() / max(lm.detected.sum(), 1))
     shoulders = 0.5 * (lm.xy("left_shoulder") + lm.xy("right_shoulder"))
     hips = 0.5 * (lm.xy("left_hip") + lm.xy("right_hip"))
@@ -234,7 +230,7 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
         if trunk_px < PELVIS_SMALL_TRUNK_PX:
             reason = (f"the runner is too small in the frame to follow the waistband (trunk {trunk_px:.0f} px "
                       f"tall): film closer, so the runner fills most of the frame's height")
-        elif typical_contrast < PELVIS_MIN_CONTRAST:
+        elif typical_contrast < MIN_CONTRAST:
             reason = (f"no waistband shows: the colours above and below the line at the waist differ by only "
                       f"{typical_contrast:.0f} delta E (top, waistband and shorts of similar colour): a top that "
                       f"contrasts with the shorts, tucked in, shows it")

@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 
 from conftest import shared_video
-from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_CONTRAST,
-                              PELVIS_MIN_RELATIVE_QUALITY, PELVIS_MIN_STEPS, analyze_landmarks, pelvis_tilt_signal,
-                              pelvis_verdict, rhythm_by_shot, shank_reason)
+from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_RELATIVE_QUALITY,
+                              PELVIS_MIN_STEPS, analyze_landmarks, pelvis_tilt_signal, pelvis_verdict, rhythm_by_shot,
+                              shank_reason)
+from gaitlab.image.pelvis import MIN_CONTRAST
 from gaitlab.metrics.frontal import mid_flight_tilts, pelvis_level_deg
 from gaitlab.landmarks import Landmarks
 from gaitlab.schema import KEYPOINT_INDEX, KEYPOINTS
@@ -161,7 +162,7 @@ def test_a_line_without_contrast_is_not_read_as_the_waistband():
     assert info["reason"].startswith("no waistband shows") and "4 delta E" in info["reason"]
     assert ". " not in info["reason"]
     # The same line with a waistband's contrast is read; so is one from landmarks without the signal.
-    for contrast in (np.full(n, 2 * PELVIS_MIN_CONTRAST), None):
+    for contrast in (np.full(n, 2 * MIN_CONTRAST), None):
         read, info = pelvis_tilt_signal(_waistband_landmarks(tilt, np.full(n, 0.69), contrast=contrast), rear)
         assert info["measurable"] and np.nanmax(read) == pytest.approx(5.0)
 
