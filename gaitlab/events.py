@@ -498,7 +498,7 @@ def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.Da
     k = max(int(step) | 1, 3)
     trend = np.convolve(np.pad(trunk_y, (k // 2, k // 2), mode="edge"), np.ones(k) / k, "valid")
     lowest, _ = find_peaks(trunk_y - trend, distance=max(int(0.6 * step), 1))
-    sides = np.where(low["left"][lowest] > low["right"][lowest], "left", "right")
+    sides = alternating_sides(lowest, low["left"][lowest] > low["right"][lowest], step)
     to_found = np.array([_frontal_toe_off(low[side], int(m), step, n) for m, side in zip(lowest, sides)], int)
     # A stance whose toe-off is not seen (the foot already rising at midstance, or hidden) keeps
     # its midstance: its toe-off is placed the clip's typical half-stance after it.
@@ -523,6 +523,32 @@ def detect_events_frontal(lm: Landmarks, stride_s: float | None = None) -> pd.Da
             rows.append({"side": side, "event": event, "frame": int(frame),
                          "time_s": t_ms if event == "midstance" else float(t[frame]), "method": method})
     return pd.DataFrame(rows, columns=EVENT_COLUMNS).sort_values(["time_s", "side"]).reset_index(drop=True)
+
+
+def alternating_sides(frames: np.ndarray, left_lower: np.ndarray, step: float) -> np.ndarray:
+    """The stance side of each midstance at ``frames`` (ascending), from behind or in front.
+
+    Each stance foot is the lower of the two in the image (``left_lower``: whether the foot the pose
+    model labels left is the lower), but from behind the model sometimes gives the two legs each
+    other's labels for a stance or two (on rendered runners up to 5 of 16 stances of a clip). Stances
+    alternate, so the labels are taken as votes: within a run of midstances whose gaps are one or two
+    steps (``step``, frames; two where one was missed), the sides alternate step by step from the
+    start side most of the run's labels agree with. A run whose labels split evenly keeps them as
+    they are.
+    """
+    frames = np.asarray(frames, int)
+    left_lower = np.asarray(left_lower, bool)
+    if frames.size == 0:
+        return np.array([], dtype=object)
+    gaps = np.rint(np.diff(frames) / max(step, 1.0)).astype(int)
+    run = np.concatenate([[0], np.cumsum((gaps < 1) | (gaps > 2))])
+    count = np.concatenate([[0], np.cumsum(np.where((gaps >= 1) & (gaps <= 2), gaps, 0))])
+    count -= count[np.searchsorted(run, run)]  # steps since the run's first midstance
+    even = count % 2 == 0
+    agree = np.bincount(run, weights=np.where(even == left_lower, 1.0, -1.0))  # + : the run starts left
+    start_left = agree[run] > 0
+    side = np.where(even == start_left, "left", "right")
+    return np.where(agree[run] == 0, np.where(left_lower, "left", "right"), side).astype(object)
 
 
 def _frontal_toe_off(low: np.ndarray, m: int, step: float, n: int) -> int:

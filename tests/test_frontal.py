@@ -352,3 +352,18 @@ def test_front_view_stance_whose_toe_off_is_not_seen_keeps_its_midstance(synthet
     assert min((result.valid_steps.side == side).sum() for side in ("left", "right")) >= 2
     placed = result.events.method.str.startswith("frontal: the clip's typical half-stance")
     assert placed.any() and (result.events[placed].event == "toe_off").all()
+
+
+def test_stance_sides_alternate_whatever_the_pose_model_labels_for_a_stance_or_two():
+    from gaitlab.events import alternating_sides
+
+    step = 20.0
+    # Eight stances, left first, one missed between the 6th and the 7th (a gap of two steps); the
+    # pose model gave the legs each other's labels at the 4th and the 8th.
+    frames = np.array([10, 30, 50, 70, 90, 110, 150, 170])
+    truth = np.array(["left", "right", "left", "right", "left", "right", "right", "left"])
+    labels = (truth == "left") ^ np.isin(np.arange(8), [3, 7])
+    assert (alternating_sides(frames, labels, step) == truth).all()
+    # A run whose labels split evenly, after a long gap, keeps its labels as they are.
+    sides = alternating_sides(np.array([10, 30, 300, 320]), np.array([True, True, False, False]), step)
+    assert list(sides) == ["left", "left", "right", "right"]
