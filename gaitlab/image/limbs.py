@@ -12,8 +12,8 @@ segment runs down the middle, and in each row takes as the limb's edges the shar
 (Lab) nearest the centre line on either side.
 A straight line fitted to the runs' midpoints, by least squares with outliers dropped, is the limb
 axis; the fraction of rows that gave a plausible run (width :data:`WIDTH_RANGE` of the segment
-length) on the axis, with a width that agrees with the limb's width line
-(:data:`WIDTH_TOLERANCE`), is its quality.
+length) on the axis is its quality, and the fraction whose width also agrees with the limb's width
+line (:data:`WIDTH_TOLERANCE`) its width quality.
 
 Assumptions and limits: the limb differs in colour from what lies beside it; where the other leg
 crosses it in the same colour, or a hand, the run widens or breaks and the row is dropped
@@ -61,22 +61,26 @@ CENTRE_CLEAR = 2
 #: rendered runners the keypoint shank was at most 10 deg off the true shank, and a line turned
 #: further is the edge of something crossing the band (a belt's stripes, the other leg).
 MAX_TURN_DEG = 20.0
-#: A row's run counts toward the quality only where its width is within this fraction of the limb's
+#: ``width_quality`` counts only the rows whose run's width is within this fraction of the limb's
 #: width line (fitted over the rows on the axis): a run whose width jumps has an edge on the other
-#: leg, the belt or the shorts. On 24 dev rendered runners seen from behind (every other stance
-#: frame), the shank axes passing :data:`MIN_QUALITY` went from 82 % of frames, 95 % within 9.3
-#: deg of the true shank, to 55 %, 95 % within 5.9 deg.
+#: leg, the belt or the shorts. Seen from behind or in front the shank is straight-sided and the
+#: frontal angles use it; from the side the calf bulges and the shank angle keeps ``quality``.
+#: On 24 dev rendered runners seen from behind (every other stance frame), the shank axes passing
+#: :data:`MIN_QUALITY` went from 82 % of frames, 95 % within 9.3 deg of the true shank, to 55 %,
+#: 95 % within 5.9 deg.
 WIDTH_TOLERANCE = 0.1
 #: ... and never less than this many band pixels (each edge is placed to about a pixel).
 WIDTH_TOLERANCE_PX = 2.0
 #: A limb axis is used when at least this fraction of rows gave a run that agrees with the axis
-#: and with the limb's width line.
+#: (``quality``; from behind or in front, and with the limb's width line: ``width_quality``).
 MIN_QUALITY = 0.5
 
 #: The limb segments measured in every frame: name -> (limb, proximal keypoint, distal keypoint).
 SEGMENTS = {f"{side}_shank": ("shank", f"{side}_knee", f"{side}_ankle") for side in ("left", "right")}
 #: The numbers kept per limb and frame (frame signals ``<limb>_<field>``).
-FIELDS = ("axis_x", "axis_y", "centre_x", "centre_y", "quality")
+FIELDS = ("axis_x", "axis_y", "centre_x", "centre_y", "quality", "width_quality")
+#: The fields that read 0, not NaN, where nothing was found.
+QUALITY_FIELDS = ("quality", "width_quality")
 
 
 def sample_band(rgb: np.ndarray, a, b, band=BANDS["shank"]):
@@ -147,12 +151,12 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     """The limb's axis near the segment from keypoint ``a`` to ``b`` (image pixels, x right, y down),
     searched over the fractions ``band`` of the segment.
 
-    Returns ``[axis_x, axis_y, centre_x, centre_y, quality]``: a unit vector along the limb pointing
-    from ``a``'s end to ``b``'s, a point on the axis at mid-band, and the fraction of rows that gave
-    a plausible run on the axis, of a width that agrees with the limb's width line (0 when nothing
-    was found; the other values are then NaN).
+    Returns ``[axis_x, axis_y, centre_x, centre_y, quality, width_quality]``: a unit vector along
+    the limb pointing from ``a``'s end to ``b``'s, a point on the axis at mid-band, the fraction of
+    rows that gave a plausible run on the axis, and the fraction of those whose width agrees with
+    the limb's width line (0 when nothing was found; the other values are then NaN).
     """
-    nan = np.array([np.nan, np.nan, np.nan, np.nan, 0.0])
+    nan = np.array([np.nan, np.nan, np.nan, np.nan, 0.0, 0.0])
     sampled = sample_band(rgb, a, b, band)
     if sampled is None:
         return nan
@@ -187,13 +191,13 @@ def limb_axis(rgb: np.ndarray, a, b, band=BANDS["shank"]) -> np.ndarray:
     w_slope, w_offset = line_fit(y[keep], width_ok[keep])
     tolerance = max(WIDTH_TOLERANCE * median(width_ok[keep]), WIDTH_TOLERANCE_PX)
     consistent = keep & (np.abs(width_ok - (w_slope * y + w_offset)) <= tolerance)
-    quality = float(consistent.sum() / h)
+    quality, width_quality = float(keep.sum() / h), float(consistent.sum() / h)
     # The fitted midline x = coef[0] * y + coef[1] in band pixels, mapped back to the image.
     direction = m[:, :2] @ np.array([coef[0], 1.0])
     direction /= np.linalg.norm(direction)
     yc = h / 2
     centre = m @ np.array([coef[0] * yc + coef[1], yc, 1.0])
-    return np.array([direction[0], direction[1], centre[0], centre[1], quality])
+    return np.array([direction[0], direction[1], centre[0], centre[1], quality, width_quality])
 
 
 def limb_axes(rgb: np.ndarray, keypoints_xy: np.ndarray, index: dict[str, int]) -> dict[str, float]:
@@ -206,18 +210,20 @@ def limb_axes(rgb: np.ndarray, keypoints_xy: np.ndarray, index: dict[str, int]) 
 
 
 def empty_axes() -> dict[str, float]:
-    return {f"{limb}_{f}": (0.0 if f == "quality" else float("nan")) for limb in SEGMENTS for f in FIELDS}
+    return {f"{limb}_{f}": (0.0 if f in QUALITY_FIELDS else float("nan")) for limb in SEGMENTS for f in FIELDS}
 
 
 def matched_axis(signals: dict, limb: str, frames: np.ndarray, a: np.ndarray, b: np.ndarray,
-                 tolerance: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+                 tolerance: float = 0.25, quality: str = "quality") -> tuple[np.ndarray, np.ndarray]:
     """For each frame in ``frames``, the measured axis of the limb that lies on the segment
     ``a``->``b`` (cleaned keypoints, (N, 2) each): unit vectors (N, 2) oriented like ``a``->``b``
     and points on the axis (N, 2), NaN where none fits.
 
     Both legs' measurements are candidates, since the raw keypoint labels a measurement was placed
     by can be swapped: the one whose centre lies within ``tolerance`` segment lengths of the
-    segment's midpoint and whose quality passes :data:`MIN_QUALITY` is taken, the nearer if both.
+    segment's midpoint and whose ``quality`` field (``quality``, or ``width_quality`` where the limb
+    is seen straight-sided, from behind or in front) passes :data:`MIN_QUALITY` is taken, the
+    nearer if both; landmarks saved before ``width_quality`` was kept use ``quality``.
     """
     frames = np.asarray(frames, int)
     seg = b - a
@@ -234,7 +240,8 @@ def matched_axis(signals: dict, limb: str, frames: np.ndarray, a: np.ndarray, b:
         axis = np.stack([get("axis_x"), get("axis_y")], -1)
         centre = np.stack([get("centre_x"), get("centre_y")], -1)
         d = np.linalg.norm(centre - midpoint, axis=-1) / np.maximum(length, 1e-6)
-        good = (get("quality") >= MIN_QUALITY) & (d <= tolerance) & (d < best_d) & np.isfinite(d)
+        field = quality if f"{name}_{quality}" in signals else "quality"
+        good = (get(field) >= MIN_QUALITY) & (d <= tolerance) & (d < best_d) & np.isfinite(d)
         sign = np.sign(np.sum(axis * seg, axis=-1))[..., None]
         best = np.where(good[..., None], axis * sign, best)
         best_centre = np.where(good[..., None], centre, best_centre)
@@ -242,10 +249,11 @@ def matched_axis(signals: dict, limb: str, frames: np.ndarray, a: np.ndarray, b:
     return best, best_centre
 
 
-def segment_directions(signals: dict, limb: str, frames: np.ndarray, a: np.ndarray, b: np.ndarray):
-    """Directions of a limb at ``frames``: the measured axis (:func:`matched_axis`) where one fits,
-    else the keypoint segment ``b - a``. Returns (directions (N, 2), points on the measured axes
-    (N, 2), NaN where none), measured (N,) bool)."""
-    axis, centre = matched_axis(signals, limb, frames, a, b)
+def segment_directions(signals: dict, limb: str, frames: np.ndarray, a: np.ndarray, b: np.ndarray,
+                       quality: str = "quality"):
+    """Directions of a limb at ``frames``: the measured axis (:func:`matched_axis`, with its
+    ``quality`` field) where one fits, else the keypoint segment ``b - a``. Returns (directions
+    (N, 2), points on the measured axes (N, 2), NaN where none), measured (N,) bool)."""
+    axis, centre = matched_axis(signals, limb, frames, a, b, quality=quality)
     measured = np.isfinite(axis).all(axis=-1)
     return np.where(measured[..., None], axis, b - a), centre, measured

@@ -181,7 +181,8 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     other_hip = kp("hip", near, stance=False)
     # The shank as its own edges show it (BlazePose draws the ankles toward the midline), with the
     # knee keypoint moved onto that axis: the frames where the edges were not found are left out.
-    shank_dir, shank_centre, found = segment_directions(lm.frame_signals, "shank", near, knee, ankle)
+    shank_dir, shank_centre, found = segment_directions(lm.frame_signals, "shank", near, knee, ankle,
+                                                        quality="width_quality")
     found &= ~legs_overlap(lm, near, is_left, knee, ankle)
     unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
     # A stance shank seen from behind or in front runs down, near the vertical.
