@@ -158,7 +158,9 @@ def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, 
         if text:
             _label(img, text[0], (centre[0] - 70, centre[1] - 16))
             return f"{side} midstance: pelvis line as measured (grey: level), {text[0]}"
-        return f"{side} midstance: the pelvis line gaitlab traced (grey: level); judge the drop by eye"
+        if np.isfinite(tilt):
+            return f"{side} midstance: the pelvis line gaitlab traced (grey: level); judge the drop by eye"
+        return f"{side} midstance: no waistband line could be traced in this clip; judge the drop by eye"
     if event == "initial_contact" or event == "toe_off":
         return f"{side} {'initial contact' if event == 'initial_contact' else 'toe-off'}"
     return ""
