@@ -231,8 +231,8 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
             reason = (f"the runner is too small in the frame to follow the waistband (trunk {trunk_px:.0f} px "
                       f"tall): film closer, so the runner fills most of the frame's height")
         elif typical_contrast < MIN_CONTRAST:
-            reason = (f"no waistband shows: the colours above and below the line at the waist differ by only "
-                      f"{typical_contrast:.0f} delta E (top, waistband and shorts of similar colour): a top that "
+            reason = (f"no waistband shows: the colours just above and below the waist barely differ "
+                      f"({typical_contrast:.0f} delta E, top, waistband and shorts of similar colour): a top that "
                       f"contrasts with the shorts, tucked in, shows it")
         else:
             reason = (f"the waistband line was found in only {frac:.0%} of frames (top and shorts of similar "

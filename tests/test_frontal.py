@@ -159,7 +159,7 @@ def test_a_line_without_contrast_is_not_read_as_the_waistband():
     rear = View("rear", 0, 0.5, 1.0)
     read, info = pelvis_tilt_signal(_waistband_landmarks(tilt, np.full(n, 0.69), contrast=np.full(n, 4.0)), rear)
     assert read is None and not info["measurable"] and info["median_contrast"] == 4.0
-    assert info["reason"].startswith("no waistband shows") and "4 delta E" in info["reason"]
+    assert info["reason"].startswith("no waistband shows") and "(4 delta E" in info["reason"]
     assert ". " not in info["reason"]
     # The same line with a waistband's contrast is read; so is one from landmarks without the signal.
     for contrast in (np.full(n, 2 * MIN_CONTRAST), None):
