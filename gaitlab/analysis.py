@@ -200,12 +200,13 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
     fraction of frames tracked).
 
     From the waistband tilt frame signal (+ = image-right end lower): as is from behind, negated in
-    front (the runner's right is then on the image's left). Frames below
-    :data:`gaitlab.image.pelvis.MIN_QUALITY`, or below :data:`PELVIS_MIN_RELATIVE_QUALITY` of the
-    clip's typical quality, or whose line's contrast is below :data:`gaitlab.image.pelvis.MIN_CONTRAST`, are dropped; gaps up to :data:`PELVIS_MAX_GAP_S` are
-    re-filled by interpolation, then one-frame spikes removed (:func:`gaitlab.preprocess.despike`).
+    front (the runner's right is then on the image's left). Frames without a line
+    (:func:`gaitlab.image.pelvis.line_found`: below :data:`gaitlab.image.pelvis.MIN_QUALITY`, or
+    of too little contrast), or below :data:`PELVIS_MIN_RELATIVE_QUALITY` of the clip's typical
+    quality, are dropped; gaps up to :data:`PELVIS_MAX_GAP_S` are re-filled by interpolation, then
+    one-frame spikes removed (:func:`gaitlab.preprocess.despike`).
     """
-    from .image.pelvis import MIN_CONTRAST, MIN_QUALITY, line_contrast
+    from .image.pelvis import MIN_CONTRAST, line_contrast, line_found
     from .preprocess import despike, despike_window
 
     raw = lm.frame_signals.get("pelvis_tilt_deg")
@@ -214,10 +215,9 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
         return None, {"measurable": False, "reason": "no pelvis measurement in these landmarks (re-run from the video)"}
     seen = lm.detected & np.isfinite(raw) & (q > 0)
     typical = float(np.median(q[seen])) if seen.any() else 0.0
-    good = seen & (q >= max(MIN_QUALITY, PELVIS_MIN_RELATIVE_QUALITY * typical))
+    good = seen & line_found(lm.frame_signals, lm.n_frames) & (q >= PELVIS_MIN_RELATIVE_QUALITY * typical)
     contrast = line_contrast(lm.frame_signals, lm.n_frames)
     typical_contrast = float(np.median(contrast[seen])) if seen.any() else 0.0
-    good &= contrast >= MIN_CONTRAST
     frac = float(good.sum() / max(lm.detected.sum(), 1))
     shoulders = 0.5 * (lm.xy("left_shoulder") + lm.xy("right_shoulder"))
     hips = 0.5 * (lm.xy("left_hip") + lm.xy("right_hip"))

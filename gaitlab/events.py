@@ -440,19 +440,18 @@ def trunk_height(lm: Landmarks) -> np.ndarray:
     """The trunk's height in the image per frame (pixels, y down), gaps filled.
 
     The waistband line's height measured from the pixels (:mod:`gaitlab.image.pelvis`, frame
-    signal ``pelvis_line_y``) where it was tracked, with its colours either side differing by at
-    least :data:`gaitlab.image.pelvis.MIN_CONTRAST`, in most frames; otherwise the mean height of the
+    signal ``pelvis_line_y``) where it was found (:func:`gaitlab.image.pelvis.line_found`) in most
+    frames; otherwise the mean height of the
     shoulder and hip keypoints. The keypoints lag: the pose model smooths them over time, and on
     independently rendered runners their lowest point came 1-2 frames (60 fps) after the true
     midstance, the pixel-measured line's on the frame.
     """
-    from .image.pelvis import MIN_CONTRAST, MIN_QUALITY, line_contrast
+    from .image.pelvis import line_found
 
     y = lm.frame_signals.get("pelvis_line_y")
-    q = lm.frame_signals.get("pelvis_tilt_quality")
-    if y is not None and q is not None:
-        good = (np.isfinite(y) & (q >= MIN_QUALITY) & (line_contrast(lm.frame_signals, lm.n_frames) >= MIN_CONTRAST)
-                & lm.detected)
+    found = line_found(lm.frame_signals, lm.n_frames)
+    if y is not None and found is not None:
+        good = found & lm.detected
         if good.sum() >= WAISTLINE_MIN_TRACKED * max(lm.detected.sum(), 1):
             from .preprocess import despike, despike_window
 

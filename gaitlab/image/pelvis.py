@@ -6,8 +6,8 @@ each frame, in a window above the hip landmarks, every image column's strongest 
 change (Lab colour space, sub-pixel) of one kind is taken as a point of that boundary, and a
 straight line is fitted to them by iteratively reweighted least squares. "Of one kind": the change
 is measured along the window's main colour change (say shirt to band), so that the band's other
-edge, which changes colour the opposite way, cannot pull the line across the band. Its tilt is the pelvis's tilt in the image;
-the fraction of columns that agree with the line is its quality.
+edge, which changes colour the opposite way, cannot pull the line across the band. Its tilt is the
+pelvis's tilt in the image; the fraction of columns that agree with the line is its quality.
 
 The hip landmarks serve only to place the window: centred between the hips, from 0.55 to 0.05
 trunk lengths above them, as wide as 1.2 times the distance between the hip landmarks.
@@ -211,6 +211,17 @@ def line_contrast(frame_signals: dict, n_frames: int) -> np.ndarray:
     """The ``pelvis_line_contrast`` frame signal; landmarks saved before it was kept have none, and
     their lines are taken as contrasting (infinite)."""
     return frame_signals.get("pelvis_line_contrast", np.full(n_frames, np.inf))
+
+
+def line_found(frame_signals: dict, n_frames: int) -> np.ndarray | None:
+    """Per frame, whether a waistband line was found: fitted to at least :data:`MIN_QUALITY` of the
+    window's columns, with colours either side differing by at least :data:`MIN_CONTRAST`. None
+    where the landmarks carry no waistband signals."""
+    tilt = frame_signals.get("pelvis_tilt_deg")
+    quality = frame_signals.get("pelvis_tilt_quality")
+    if tilt is None or quality is None:
+        return None
+    return np.isfinite(tilt) & (quality >= MIN_QUALITY) & (line_contrast(frame_signals, n_frames) >= MIN_CONTRAST)
 
 
 def waistband_tilt(rgb: np.ndarray, keypoints_xy: np.ndarray) -> tuple[float, float, float, float]:
