@@ -11,14 +11,25 @@ Side view (:func:`detect_events_side`)
        :data:`KNEE_MINIMUM_PROMINENCE_DEG`) from shortly before that peak: in running the knee
        extends through terminal swing and starts flexing under load at contact. The knee angle uses
        the three steadiest leg keypoints; the foot keypoints are the ones BlazePose confuses when
-       the legs cross, right around contact. On rendered runners with exact truth it put 95 % of
-       contacts within one frame at 30 and 60 fps (bias about one frame early at 120 fps); the heel
-       path methods reviewed by Fellin et al. 2010 (J Sci Med Sport 13:646) err 22-25 ms.
+       the legs cross, right around contact. The heel path methods reviewed by Fellin et al. 2010
+       (J Sci Med Sport 13:646) err 22-25 ms.
+       Measured (``gaitlab validate``, 68 side clips no constant was tuned on): 72 % of the near
+       leg's contacts and 69 % of the far leg's within one frame, bias -2 and +3 ms. How well it
+       holds depends on how the runner moves, since the knee's straightest moment is not the foot
+       touching down: on gaitlab's rendered runners the two coincide (bias within 6 ms per set),
+       on the independent renderer's runners (``../shared/validation``) contacts come 24-35 ms
+       late, and on the real treadmill clip with hand-marked contacts (30 fps) 70 ms (two frames)
+       early. The foot's landing (below) and the foot starting to ride the belt were measured as
+       the contact too, and were further off on at least one of the three kinds of runner.
     3. *TO.* In stance the toe rides the belt: it moves backward at the belt speed and does not rise.
-       TO is the end of the longest run of frames, between IC and the toe's most backward point,
-       where the toe's speed relative to the belt is below :data:`TOE_SLIP_FRACTION` of the belt
-       speed. The belt (or running) speed in
-       pixels per frame is the typical backward speed of the toe in stance.
+       The toe's lift is the end of its longest run of frames on its ground line after IC (within
+       :data:`LANDED_LEG`, as for a foot landing); TO is the last frame up to the lift where the
+       toe's speed relative to the belt is below :data:`TOE_SLIP_FRACTION` of the belt speed. The
+       belt (or running) speed in pixels per frame is the typical backward speed of the toe in
+       stance. (The lift alone is late: the toe keypoint rises past the threshold a frame or two
+       after the foot leaves the belt. The toe's speed alone is not enough: BlazePose's toe keypoint
+       stalls for a few frames mid-stance as the other foot passes it, which broke the run of
+       belt-riding frames and put TO up to 150 ms early.)
     4. *Midstance.* Halfway between IC and TO.
 
     Event times: ``time_s`` of an IC is refined between frames by the parabola through the
@@ -290,9 +301,16 @@ def foot_height_leg(lm: Landmarks, side: str, stride_frames: float, leg_px: floa
     """(T,) height of the foot's lowest point (heel or toe keypoint) above its ground line, in leg
     lengths. The ground line is the running 90th percentile of the lowest point's image row over 1.5
     strides, per foot: the far foot stands higher in the image when the camera looks down."""
+    low = np.fmax(lm.xy(f"{side}_heel")[:, 1], lm.xy(f"{side}_foot_index")[:, 1])
+    return height_above_ground(low, stride_frames, leg_px)
+
+
+def height_above_ground(y: np.ndarray, stride_frames: float, leg_px: float) -> np.ndarray:
+    """(T,) height of an image row ``y`` (pixels, y down, NaN where unknown) above its ground line,
+    in leg lengths: the running 90th percentile of ``y`` over 1.5 strides."""
     from scipy.ndimage import percentile_filter
 
-    low = _nan_interp(np.fmax(lm.xy(f"{side}_heel")[:, 1], lm.xy(f"{side}_foot_index")[:, 1]))
+    low = _nan_interp(y)
     window = max(int(1.5 * stride_frames) | 1, 5)
     ground = percentile_filter(low, 90, size=window, mode="nearest")
     return (ground - low) / leg_px
@@ -363,6 +381,20 @@ def _contacts(lm: Landmarks, side: str, peaks: np.ndarray, stride: float, leg_px
     return out
 
 
+def toe_off_frame(on_ground: np.ndarray, riding: np.ndarray) -> int | None:
+    """Toe-off within one stance window (frame 0 = the contact): the last frame, up to the toe's
+    lift, that the toe rides the belt. The lift is the frame after the longest run of frames with
+    the toe on its ground line (``on_ground``); ``riding``: the toe moves with the belt. None when
+    the toe does not lift within the window or never rides the belt after the contact."""
+    down = _longest_run_end(on_ground)
+    if down is None or down >= on_ground.size - 1:
+        return None
+    ride = np.nonzero(riding[:down + 2])[0]
+    if ride.size == 0 or ride[-1] == 0:
+        return None
+    return int(ride[-1])
+
+
 def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None) -> pd.DataFrame:
     """Events table (columns :data:`EVENT_COLUMNS`) for a side view; see the module docstring.
 
@@ -390,6 +422,7 @@ def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None
         toe = lm.xy(f"{side}_foot_index")
         toe_fwd = _nan_interp((toe[:, 0] - pelvis_x) * facing)
         toe_y = _nan_interp(toe[:, 1])
+        toe_on_ground = height_above_ground(toe[:, 1], stride, leg_px) <= LANDED_LEG
         if not (np.isfinite(fwd).all() and np.isfinite(knee).all() and np.isfinite(toe_fwd).all()):
             continue
         vx, vy = _speed(toe_fwd, step), _speed(toe_y, step)
@@ -412,14 +445,10 @@ def detect_events_side(lm: Landmarks, facing: int, stride_s: float | None = None
             end = min(int(ic + 0.6 * stride), n - 1)
             if end <= ic + 1:
                 continue
-            trough = ic + int(np.argmin(toe_fwd[ic:end + 1]))
-            riding = slip[ic:trough + 1] < TOE_SLIP_FRACTION * belt
-            run_end = _longest_run_end(riding)
-            if run_end is None or trough >= n - 1:
+            to = toe_off_frame(toe_on_ground[ic:end + 1], slip[ic:end + 1] < TOE_SLIP_FRACTION * belt)
+            if to is None:
                 continue
-            to = ic + run_end
-            if to <= ic:
-                continue
+            to += ic
             rows.append({"side": side, "event": "toe_off", "frame": int(to), "time_s": float(t[to]),
                          "method": "side: last frame the toe rides the belt before swinging forward"})
     events = pd.DataFrame(rows, columns=EVENT_COLUMNS)

@@ -65,6 +65,24 @@ def test_toe_offs_within_one_frame_at_60fps(sixty_fps_side_clips):
     assert np.mean(np.abs(errors) <= 1) >= 0.85
 
 
+def test_toe_off_is_the_last_belt_riding_frame_before_the_toe_lifts():
+    """BlazePose's toe keypoint stalls for a few frames mid-stance as the other foot passes it: the
+    toe stays on the ground but stops riding the belt. The toe-off is still the last riding frame
+    before the lift, not the end of the longer run before the stall."""
+    from gaitlab.events import toe_off_frame
+
+    # Stance frames 0-15 (the toe lifts at 16); riding 0-8, stalled 9-11, riding 12-14.
+    on_ground = np.r_[np.ones(16, bool), np.zeros(6, bool)]
+    riding = np.r_[np.ones(9, bool), np.zeros(3, bool), np.ones(3, bool), np.zeros(7, bool)]
+    assert toe_off_frame(on_ground, riding) == 14
+    # A stall just after contact with the toe still coming down changes nothing.
+    on_ground[:3] = False
+    assert toe_off_frame(on_ground, riding) == 14
+    # No lift within the window, or never riding after the contact frame: no toe-off.
+    assert toe_off_frame(np.ones(22, bool), riding) is None
+    assert toe_off_frame(on_ground, np.r_[True, np.zeros(21, bool)]) is None
+
+
 def test_overstride_within_3cm_after_the_documented_offset_and_ordered(sixty_fps_side_clips):
     offset = constant("heel_keypoint_offset_cm")  # BlazePose's heel sits ahead of the back of the shoe
     medians = {}
