@@ -182,6 +182,20 @@ def test_gait_cycle_curves_are_drawn_only_for_printed_measures(session):
     assert clip_cycle_plot(replace(rear, summary=withheld), clean, tilt) is None
 
 
+def test_step_by_step_plot_draws_only_printed_values(session):
+    """The step rate of each step is read off the step times: it is drawn only on a side whose
+    cadence the summary prints, like every other per-step value."""
+    from gaitlab.report.plots import per_step_plot
+    from gaitlab.summary import printable_steps
+
+    side = session[0][0]
+    nothing = side.summary.assign(measurable=False)
+    assert per_step_plot(printable_steps(side.steps, nothing), "side", nothing) is None
+    left_rate = nothing.copy()
+    left_rate.loc[(left_rate.metric == "cadence_spm") & (left_rate.side == "left"), "measurable"] = True
+    assert per_step_plot(printable_steps(side.steps, left_rate), "side", left_rate) is not None
+
+
 def test_user_text_is_escaped_and_the_page_is_self_contained(session, tmp_path):
     results, names = session
     runner = {"name": "<script>alert(1)</script>", "notes": "knee pain & <b>swelling</b>"}

@@ -49,7 +49,7 @@ def report_figures(results: list, names: list[str], videos: list | None = None) 
             frames.append({"name": name, "frames": pool.submit(key_frames, res, clean, tilt, video)})
             kind = res.view.get("kind")
             clip_plots = []
-            png = per_step_plot(res.steps, kind)
+            png = per_step_plot(res.steps, kind, res.summary)
             if png:
                 clip_plots.append({"title": "Each step over the clip (line: the side's median)", "kind": "steps", "png": png})
             png = clip_cycle_plot(res, clean, tilt)

@@ -50,13 +50,16 @@ def _png(fig, plt) -> bytes:
     return buf.getvalue()
 
 
-def per_step_plot(steps: pd.DataFrame, view: str) -> bytes | None:
+def per_step_plot(steps: pd.DataFrame, view: str, summary: pd.DataFrame | None = None) -> bytes | None:
     """Each metric against time, one dot per valid step and side, with each side's median: shows
-    consistency, and drift over the clip (fatigue)."""
+    consistency, and drift over the clip (fatigue). ``steps`` should hold only printed values
+    (:func:`gaitlab.summary.printable_steps`); the step rate, read off the step times, is drawn on
+    the sides whose cadence ``summary`` prints (every side without a summary)."""
     specs = reference_data()["metrics"]
     valid = steps[steps.valid].copy()
     if "step_time_s" in valid.columns:
-        valid["cadence_spm"] = 60.0 / valid["step_time_s"]
+        shown = valid.side.map(lambda side: summary is None or printed(summary, "cadence_spm", side)).astype(bool)
+        valid["cadence_spm"] = np.where(shown, 60.0 / valid["step_time_s"].astype(float), np.nan)
     metrics = [m for m in PER_STEP.get(view, ()) if m in valid.columns and np.isfinite(valid[m].astype(float)).any()]
     if "overstride_cm" in metrics and "overstride_leg" in metrics:
         metrics.remove("overstride_leg")  # the same measure, shown once (in cm)

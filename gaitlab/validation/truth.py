@@ -26,7 +26,7 @@ import pandas as pd
 
 #: Per-step truth columns, named as gaitlab's steps table names the measured values.
 STEP_METRICS = ("overstride_cm", "overstride_leg", "shank_angle_deg", "knee_flexion_ic_deg", "peak_knee_flexion_deg",
-                "contact_time_s", "foot_angle_ic_deg", "trunk_lean_deg", "vertical_oscillation_cm",
+                "contact_time_s", "duty_factor", "foot_angle_ic_deg", "trunk_lean_deg", "vertical_oscillation_cm",
                 "pelvic_drop_deg", "pelvic_drop_peak_deg", "knee_fppa_deg", "hip_adduction_deg")
 EVENTS = ("initial_contact", "midstance", "toe_off")
 
@@ -59,15 +59,18 @@ class ClipTruth:
         return side
 
 
-def _steps_frame(rows: list[dict], leg_m: float | None = None) -> pd.DataFrame:
+def _steps_frame(rows: list[dict], leg_m: float | None = None, cadence_spm: float | None = None) -> pd.DataFrame:
     """Truth steps in gaitlab's columns; ``overstride_leg`` in gaitlab's leg length (hip to ankle
-    along thigh and shank, ``leg_m``), whatever leg length the format itself divides by."""
+    along thigh and shank, ``leg_m``), whatever leg length the format itself divides by; the duty
+    factor is the contact time over the stride time of the runner's steady ``cadence_spm``."""
     cols = ["side", "ic_time_s", "midstance_time_s", "to_time_s", *STEP_METRICS]
     df = pd.DataFrame(rows, columns=cols)
     if leg_m:
         df["overstride_leg"] = pd.to_numeric(df.overstride_cm, errors="coerce") / 100.0 / leg_m
     for c in cols[1:]:
         df[c] = pd.to_numeric(df[c], errors="coerce")
+    if cadence_spm:
+        df["duty_factor"] = df.contact_time_s / (120.0 / cadence_spm)
     return df.sort_values("ic_time_s").reset_index(drop=True)
 
 
@@ -104,7 +107,7 @@ def _from_gaitlab(doc: dict, path: Path) -> ClipTruth:
     return ClipTruth(name=path.name.removesuffix(".truth.json"), video=path.with_name(path.name.removesuffix(".truth.json") + ".mp4"),
                      source="gaitlab-synth", fps=float(doc["video"]["fps"]), n_frames=int(doc["video"]["n_frames"]),
                      view=view, near_side=near, height_m=float(p["height_m"]), cadence_spm=float(p["cadence_spm"]),
-                     events=_events_frame(events), steps=_steps_frame(rows, conditions["leg_length_m"]),
+                     events=_events_frame(events), steps=_steps_frame(rows, conditions["leg_length_m"], float(p["cadence_spm"])),
                      conditions=conditions)
 
 
@@ -141,11 +144,11 @@ def _from_independent(doc: dict, path: Path) -> ClipTruth:
     conditions = {"resolution": f"{doc['width']}x{doc['height']}", "roll_deg": doc.get("camera", {}).get("roll_deg", 0.0),
                   "body": subject.get("name"), "leg_length_m": subject.get("leg_length_m")}
     video = path.with_name(doc.get("video", {}).get("file") or path.name.removesuffix(".truth.json") + ".mp4")
+    cadence = float(doc.get("summary", {}).get("cadence_spm") or gp.get("cadence_spm"))
     return ClipTruth(name=doc.get("name") or path.name.removesuffix(".truth.json"), video=video, source="independent",
                      fps=float(doc["fps"]), n_frames=int(doc["n_frames"]), view=view, near_side=near,
-                     height_m=subject.get("approx_standing_height_m"),
-                     cadence_spm=float(doc.get("summary", {}).get("cadence_spm") or gp.get("cadence_spm")),
-                     events=_events_frame(events), steps=_steps_frame(rows, conditions["leg_length_m"]),
+                     height_m=subject.get("approx_standing_height_m"), cadence_spm=cadence,
+                     events=_events_frame(events), steps=_steps_frame(rows, conditions["leg_length_m"], cadence),
                      conditions=conditions)
 
 
