@@ -113,15 +113,15 @@ def verdict(metric: str, view: str, role: str, fps: float, kind: str = "value") 
         return False, None, "gaitlab has not yet been validated for this view and side"
     spec = references()["metrics"].get(metric, {})
     if need is not None and not fig["p95_abs"] <= need:
-        unit = spec.get("unit", "")
-        return False, fig, (f"gaitlab's error here was up to {fig['p95_abs']:.{_decimals(metric)}f} {unit} "
-                            f"(95 % of validation clips), more than the {need:g} {unit} this measure allows")
+        unit = f" {spec['unit']}" if spec.get("unit") else ""
+        return False, fig, (f"gaitlab's error here was up to {fig['p95_abs']:.{_decimals(metric)}f}{unit} "
+                            f"(95 % of validation clips), more than the {need:g}{unit} this measure allows")
     real = real_contact_bias(view)
     if (spec.get("timing") or spec.get("at_contact")) and real and abs(real["bias_frames"]) > REAL_CONTACT_MAX_BIAS_FRAMES:
         clips = "a real treadmill clip" if real["n_clips"] == 1 else f"{real['n_clips']} real clips"
         return False, fig, (f"on {clips} with contacts marked by hand, gaitlab's contacts came "
                             f"{abs(real['bias_ms']):.0f} ms {'early' if real['bias_ms'] < 0 else 'late'} on average "
-                            f"(more than a frame), and this measure is timed by the contact")
+                            f"(more than a frame), and this value depends on the moment of contact")
     return True, fig, ""
 
 

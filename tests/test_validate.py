@@ -122,6 +122,24 @@ def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monk
     assert np.isnan(row.loc["both", "right_minus_left"])  # no difference from one printed side
 
 
+def test_values_timed_by_the_contact_wait_for_contacts_on_time_on_real_clips(monkeypatch):
+    """Rendered runners cannot show how a real runner's knee and foot move around the contact: a
+    value timed by the contact or read at it is withheld while gaitlab's contacts on real clips with
+    hand-marked contacts are more than a frame off on average, whatever the rendered runners say."""
+    _publish_side_view(monkeypatch, "duty_factor", near_p95=0.03, far_p95=0.03)
+    doc = accuracy.published()
+    doc["figures"] += [dict(f, metric="peak_knee_flexion_deg", p95_abs=3.0) for f in doc["figures"]]
+    real = {"event": "initial_contact", "view": "side", "role": "both", "fps_band": "all", "n_clips": 1,
+            "bias_ms": -70.8, "bias_frames": -2.12}
+    monkeypatch.setattr(accuracy, "published", lambda: dict(doc, real_events=[real]))
+    shown, fig, why = accuracy.verdict("duty_factor", "side", "near", 60)
+    assert not shown and fig["p95_abs"] == 0.03 and "contacts came 71 ms early" in why
+    assert accuracy.verdict("peak_knee_flexion_deg", "side", "near", 60)[0]  # not timed by the contact
+    on_time = dict(real, bias_ms=-10.0, bias_frames=-0.3)
+    monkeypatch.setattr(accuracy, "published", lambda: dict(doc, real_events=[on_time]))
+    assert accuracy.verdict("duty_factor", "side", "near", 60)[0]
+
+
 def test_a_measure_withheld_on_both_sides_cites_the_larger_error(monkeypatch):
     _publish_side_view(monkeypatch, "shank_angle_deg", near_p95=6.849, far_p95=11.33)
     from gaitlab.summary import summarize
