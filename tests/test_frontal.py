@@ -18,8 +18,8 @@ import pytest
 
 from conftest import shared_video
 from gaitlab.analysis import (FRONT_PELVIS_REASON, PELVIS_MAX_LEVEL_SD_DEG, PELVIS_MIN_RELATIVE_QUALITY,
-                              PELVIS_MIN_STEPS, analyze_landmarks, pelvis_tilt_signal, pelvis_verdict, rhythm_by_shot,
-                              shank_reason)
+                              FRONTAL_MIN_STEPS, KNEE_ANGLES, analyze_landmarks, frontal_knee_steps,
+                              pelvis_tilt_signal, pelvis_verdict, rhythm_by_shot)
 from gaitlab.image.pelvis import MIN_CONTRAST
 from gaitlab.metrics.frontal import mid_flight_tilts, pelvis_level_deg
 from gaitlab.landmarks import Landmarks
@@ -130,7 +130,7 @@ def test_pelvis_is_reported_only_when_the_line_follows_the_pelvis():
     few = metrics.assign(pelvic_drop_peak_deg=np.where(steps.side == "right", np.nan, 6.0))
     few.loc[few.index[1], "pelvic_drop_peak_deg"] = 6.0
     short = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, few)
-    assert not short["measurable"] and short["steps_tracked"]["right"] < PELVIS_MIN_STEPS
+    assert not short["measurable"] and short["steps_tracked"]["right"] < FRONTAL_MIN_STEPS
     assert "1 right steps" in short["reason"]
     # From the front the line at the waist is the top's hem: never given, whatever the checks say.
     front = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, metrics, "front")
@@ -188,12 +188,19 @@ def test_frames_where_the_line_fits_far_fewer_columns_than_usual_are_not_read():
     assert info["measurable"] and info["tracked_fraction"] == 1.0
 
 
-def test_knee_angles_missing_on_a_side_say_why():
+def test_knee_angles_from_too_few_steps_on_a_side_are_left_out_and_say_why():
+    """A side's knee FPPA and hip adduction need FRONTAL_MIN_STEPS steps with the shank's edges
+    found: from one or two the value is left out, with the reason, and the other side keeps its."""
     steps = _steps(8)
-    found = pd.DataFrame({"shank_axis_measured": (steps.side == "left").to_numpy()})
-    reason = shank_reason(steps, found)
-    assert reason.startswith("the shank's edges were found in the image on only 4 of 4 left and 0 of 4 right steps")
-    assert shank_reason(steps, found.assign(shank_axis_measured=True)) == ""
+    left = (steps.side == "left").to_numpy()
+    table = steps.assign(knee_fppa_deg=np.where(left, 6.0, np.nan), hip_adduction_deg=np.where(left, 4.0, np.nan))
+    table.loc[[1, 3], ["knee_fppa_deg", "hip_adduction_deg"]] = [9.0, 5.0]  # two right steps
+    out, reason = frontal_knee_steps(table)
+    assert reason.startswith("the shank's edges were found in the image on only 2 of 4 right steps, and a side needs 3")
+    assert out.loc[left, "knee_fppa_deg"].eq(6.0).all() and out.loc[~left, KNEE_ANGLES].isna().all().all()
+    table.loc[5, ["knee_fppa_deg", "hip_adduction_deg"]] = [9.0, 5.0]  # a third right step
+    out, reason = frontal_knee_steps(table)
+    assert reason == "" and out.knee_fppa_deg.notna().sum() == 7
 
 
 @pytest.fixture(scope="module")
