@@ -22,9 +22,9 @@ bench: setup
 
 # Re-measure every accuracy figure gaitlab prints (hours on 2 cores): render the held-out randomised
 # runners (seeds 9000-9059, 9100-9129, 9130-9149, and rear views only: the first 10 from 9150, 12 from
-# 9185 and 12 from 9232; never used while developing), validate them with the independent renderer's
-# runners and the hand-marked real clip, and write gaitlab/data/accuracy.json and the README table
-# from the result.
+# 9185, 12 from 9232, 16 from 9281 and 16 from 9327; no constant was set on them), validate them with
+# the independent renderer's runners and the hand-marked real clip, and write
+# gaitlab/data/accuracy.json and the README table from the result.
 SHARED := ../shared
 validate: setup
 	$(BIN)/gaitlab synth --random 60 --seed 9000 --out validation/heldout
@@ -33,8 +33,10 @@ validate: setup
 	$(BIN)/gaitlab synth --random 10 --seed 9150 --random-view rear --out validation/heldout3r
 	$(BIN)/gaitlab synth --random 12 --seed 9185 --random-view rear --out validation/heldout4r
 	$(BIN)/gaitlab synth --random 12 --seed 9232 --random-view rear --out validation/heldout5r
+	$(BIN)/gaitlab synth --random 16 --seed 9281 --random-view rear --out validation/heldout6r
+	$(BIN)/gaitlab synth --random 16 --seed 9327 --random-view rear --out validation/heldout7r
 	$(BIN)/gaitlab validate validation/heldout validation/heldout2 validation/heldout3 validation/heldout3r \
-		validation/heldout4r validation/heldout5r $(SHARED)/validation $(SHARED)/videos/ground_truth/zzzhushi_male_side.contacts.json \
+		validation/heldout4r validation/heldout5r validation/heldout6r validation/heldout7r $(SHARED)/validation $(SHARED)/videos/ground_truth/zzzhushi_male_side.contacts.json \
 		--out validation/results --cache validation/landmarks
 	$(BIN)/python -m gaitlab.accuracy validation/results --readme README.md
 
