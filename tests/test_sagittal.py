@@ -83,6 +83,55 @@ def test_toe_off_is_the_last_belt_riding_frame_before_the_toe_lifts():
     assert toe_off_frame(on_ground, np.r_[True, np.zeros(21, bool)]) is None
 
 
+def _leg_landmarks(flexion_deg, fps=60.0, shank_axis=None):
+    """Landmarks whose left and right legs bend by ``flexion_deg`` (one value per frame): thigh
+    straight down, shank turned back; ``shank_axis`` ((T, 2) unit vectors, or None) is the shank's
+    measured axis for the left leg, through the knee, with its centre half-way down the shank."""
+    from gaitlab.landmarks import Landmarks
+    from gaitlab.schema import KEYPOINT_INDEX, KEYPOINTS
+
+    n, k = flexion_deg.size, len(KEYPOINTS)
+    r = np.radians(flexion_deg)
+    hip, knee = np.array([300.0, 200.0]), np.array([300.0, 300.0])
+    ankle = knee + 100.0 * np.stack([-np.sin(r), np.cos(r)], -1)
+    image = np.zeros((n, k, 3), np.float32)
+    for side, dx in (("left", 0.0), ("right", 100.0)):  # the right leg 100 px further along
+        image[:, KEYPOINT_INDEX[f"{side}_hip"], 0] = hip[0] + dx
+        image[:, KEYPOINT_INDEX[f"{side}_knee"], 0] = knee[0] + dx
+        image[:, KEYPOINT_INDEX[f"{side}_ankle"], 0] = ankle[:, 0] + dx
+        image[:, KEYPOINT_INDEX[f"{side}_hip"], 1] = hip[1]
+        image[:, KEYPOINT_INDEX[f"{side}_knee"], 1] = knee[1]
+        image[:, KEYPOINT_INDEX[f"{side}_ankle"], 1] = ankle[:, 1]
+    signals = {}
+    if shank_axis is not None:
+        centre = knee + 50.0 * shank_axis
+        signals = {"left_shank_axis_x": shank_axis[:, 0], "left_shank_axis_y": shank_axis[:, 1],
+                   "left_shank_centre_x": centre[:, 0], "left_shank_centre_y": centre[:, 1],
+                   "left_shank_quality": np.ones(n), "left_shank_width_quality": np.ones(n)}
+    return Landmarks(frame=np.arange(n), time=np.arange(n) / fps, image=image, world=np.zeros((n, k, 3), np.float32),
+                     visibility=np.ones((n, k), np.float32), presence=np.ones((n, k), np.float32),
+                     frame_signals=signals)
+
+
+def test_peak_knee_flexion_follows_the_measured_shank_and_ignores_one_stray_frame():
+    """The knee in stance bends to 40 deg and back. One frame's keypoints read 70 deg (a keypoint
+    thrown off for a frame): the running median keeps the peak at 40. Where the shank's own axis was
+    measured, the knee angle follows it (the keypoint shank is 8 deg too bent)."""
+    from gaitlab.metrics.sagittal import knee_flexion_series
+
+    t = np.arange(60)
+    true = 10.0 + 30.0 * np.sin(np.pi * t / 59.0)
+    keypoints = true.copy()
+    keypoints[30] = 70.0
+    flex = knee_flexion_series(_leg_landmarks(keypoints))
+    assert np.nanmax(flex["left"]) == pytest.approx(40.0, abs=0.1)
+    r = np.radians(true)
+    axis = np.stack([-np.sin(r), np.cos(r)], -1)  # the true shank, measured
+    flex = knee_flexion_series(_leg_landmarks(true + 8.0, shank_axis=axis))
+    assert np.nanmax(flex["left"]) == pytest.approx(40.0, abs=0.1)  # from the measured axis
+    assert np.nanmax(flex["right"]) == pytest.approx(48.0, abs=0.1)  # keypoints only
+
+
 def test_overstride_within_3cm_after_the_documented_offset_and_ordered(sixty_fps_side_clips):
     offset = constant("heel_keypoint_offset_cm")  # BlazePose's heel sits ahead of the back of the shoe
     medians = {}
