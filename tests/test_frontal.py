@@ -203,6 +203,38 @@ def test_knee_angles_from_too_few_steps_on_a_side_are_left_out_and_say_why():
     assert reason == "" and out.knee_fppa_deg.notna().sum() == 7
 
 
+def _rear_legs(turn_deg: float, n: int = 40):
+    """Landmarks of a runner seen from behind standing on the left leg (knee over the ankle, 12 deg
+    of valgus) whose left shank's measured axis is turned ``turn_deg`` from the knee-ankle keypoints."""
+    k = len(KEYPOINTS)
+    image = np.zeros((n, k, 3), np.float32)
+    points = {"left_hip": (280, 200), "right_hip": (360, 200), "left_knee": (300, 300), "right_knee": (380, 300),
+              "left_ankle": (300, 400), "right_ankle": (420, 380), "left_heel": (300, 410),
+              "right_heel": (425, 390), "left_foot_index": (300, 420), "right_foot_index": (430, 400)}
+    for name, xy in points.items():
+        image[:, KEYPOINT_INDEX[name], :2] = xy
+    r = np.radians(turn_deg)
+    signals = {"left_shank_axis_x": np.full(n, np.sin(r)), "left_shank_axis_y": np.full(n, np.cos(r)),
+               "left_shank_centre_x": np.full(n, 300.0), "left_shank_centre_y": np.full(n, 350.0),
+               "left_shank_quality": np.ones(n), "left_shank_width_quality": np.ones(n)}
+    lm = Landmarks(frame=np.arange(n), time=np.arange(n) / 60.0, image=image, world=np.zeros((n, k, 3), np.float32),
+                   visibility=np.ones((n, k), np.float32), presence=np.ones((n, k), np.float32), frame_signals=signals)
+    steps = pd.DataFrame({"side": ["left"], "ic_frame": [5], "midstance_frame": [20], "to_frame": [35], "valid": [True]})
+    return lm, steps
+
+
+def test_a_shank_axis_turned_far_from_the_keypoints_is_not_used():
+    """From behind, an axis turned more than MAX_SHANK_TURN_DEG from the knee-ankle keypoints is
+    the edge of something beside the shank (the swinging foot, the other leg): the step gets no
+    knee angles rather than a wrong one. A smaller turn is the shank's own and is used."""
+    from gaitlab.metrics.frontal import MAX_SHANK_TURN_DEG, frontal_metrics
+
+    near = frontal_metrics(*_rear_legs(MAX_SHANK_TURN_DEG - 2), None)
+    assert near.shank_axis_measured.iloc[0] and np.isfinite(near.knee_fppa_deg.iloc[0])
+    far = frontal_metrics(*_rear_legs(MAX_SHANK_TURN_DEG + 2), None)
+    assert not far.shank_axis_measured.iloc[0] and np.isnan(far.knee_fppa_deg.iloc[0])
+
+
 @pytest.fixture(scope="module")
 def ladder(synthetic):
     out = {}
