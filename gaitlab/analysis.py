@@ -119,7 +119,7 @@ def check_rhythm(rh: dict, config: AnalysisConfig, fps: float) -> None:
     if cadence < constant("running_min_cadence_spm") and not config.capture_fps:
         raise AnalysisError(f"cadence {cadence:.0f} steps/min is too low for running: the clip looks like "
                             f"slow motion (the file plays at {fps:.0f} fps)",
-                            f"give the frame rate the phone filmed at, e.g. --capture-fps {4 * fps:.0f}")
+                            f"give the frame rate the phone filmed at, e.g. --capture-fps {_likely_capture_fps(fps, cadence):g}")
 
 
 #: Frame rates phones film at, for the suggestion when a clip's own rate is wrong.

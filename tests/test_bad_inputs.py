@@ -79,6 +79,11 @@ def test_catalogue_entry_gives_its_one_line_error(clips, tmp_path, name, code, m
                                              "together in 28% of frames (gaitlab analyses running, which has a flight phase)"),
     ("wchh2000_sprint_past_wall_sagittal.mp4", 4, "the runner is in view in only 45% of the clip (1.0 of 2.3 s) (keep "
                                                   "the runner's whole body in the frame for the whole clip)"),
+    # Road footage conformed to 25 fps from twice that: the suggested rate gives a running cadence
+    # (--capture-fps 50 reads 171 steps/min; four times the file's rate would read twice that).
+    ("pauldess1_running_road_pan.mp4", 4, "cadence 86 steps/min is too low for running: the clip looks like slow "
+                                          "motion (the file plays at 25 fps) (give the frame rate the phone filmed "
+                                          "at, e.g. --capture-fps 50)"),
 ])
 def test_real_clips_that_cannot_be_analysed_say_why(tmp_path, name, code, message):
     r = run_cli("analyze", shared_video(name), "--out", tmp_path / "res", "--no-report")
