@@ -11,6 +11,8 @@ the provenance of the validation runs (commit, date, sets, clip counts). It is w
 What a measure needs (``accuracy_needed`` per metric in ``data/references.json``) decides whether
 a value is printed: a value is shown only where the 95th-percentile error measured for its view,
 side role and frame rate is within what it needs; otherwise the summary withholds it and says why.
+A value timed by the contact or read at it also waits for the contacts on real clips with
+hand-marked contacts (``real_events``) to be within a frame on average (:func:`verdict`).
 """
 
 from __future__ import annotations
