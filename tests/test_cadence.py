@@ -28,6 +28,33 @@ def test_cadence_within_one_step_per_minute(synthetic, cadence, fps):
     assert abs(result.cadence["both"] - cadence) <= 1.0
 
 
+def test_the_rhythm_is_the_cadence_shown_and_the_counted_contacts_check_it(synthetic, monkeypatch):
+    """The cadence shown is the step rhythm of the whole clip; where the counted contacts disagree
+    with it by more than CADENCE_AGREEMENT_SPM, the summary says so in one sentence."""
+    import gaitlab.analysis as analysis
+    from gaitlab.config import RunnerInfo
+
+    _, truth, lm = synthetic("cad170_fps60", cadence_spm=170, speed_mps=SPEED[170], fps=60,
+                             duration_s=DURATION[60], seed=230, width=480, height=360)
+    result = analyze_landmarks(lm, RunnerInfo(height_m=truth["params"]["height_m"]))
+    check = result.quality["cadence_check"]
+    assert result.cadence["both"] == check["rhythm_spm"] and check["agree"]
+    both = result.summary[(result.summary.metric == "cadence_spm") & (result.summary.side == "both")].iloc[0]
+    assert not isinstance(both.warning, str) or both.warning == ""
+    counted = analysis.cadence_from_steps
+
+    def off_by_three(steps, frontal=False):
+        out = counted(steps, frontal)
+        return dict(out, both=out["both"] + 3.0)
+
+    monkeypatch.setattr(analysis, "cadence_from_steps", off_by_three)
+    result = analyze_landmarks(lm, RunnerInfo(height_m=truth["params"]["height_m"]))
+    assert result.cadence["both"] == pytest.approx(check["rhythm_spm"])
+    both = result.summary[(result.summary.metric == "cadence_spm") & (result.summary.side == "both")].iloc[0]
+    assert both.warning.startswith(f"the counted contacts give {check['counted_spm'] + 3:.1f} steps/min")
+    assert both.warning.endswith("; the rhythm is shown")
+
+
 def test_runner_who_overstrides_on_one_side_only_is_analysed(synthetic):
     """One leg lands 22 cm ahead of the hip, the other 2 cm: every second step is the longer one, so
     the feet's separation repeats most strongly once per stride. That read as half the cadence and
