@@ -29,8 +29,9 @@ def test_cadence_within_one_step_per_minute(synthetic, cadence, fps):
 
 
 def test_the_rhythm_is_the_cadence_shown_and_the_counted_contacts_check_it(synthetic, monkeypatch):
-    """The cadence shown is the step rhythm of the whole clip; where the counted contacts disagree
-    with it by more than CADENCE_AGREEMENT_SPM, the summary says so in one sentence."""
+    """The cadence shown is the step rhythm of the whole clip (this one holds 14 steps); where the
+    counted contacts disagree with it by more than CADENCE_AGREEMENT_SPM, the summary says so in
+    one sentence."""
     import gaitlab.analysis as analysis
     from gaitlab.config import RunnerInfo
 
