@@ -574,11 +574,11 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     check = quality["cadence_check"]
     if not check["agree"]:
         both = (summary.metric == "cadence_spm") & (summary.side == "both")
-        shown = ("the rhythm is shown" if check["rhythm_shown"]
-                 else "the counted contacts are shown: the clip is too short to prefer the rhythm")
+        why = ("some contacts were missed or mistimed, so the rhythm is shown" if check["rhythm_shown"]
+               else "the clip is too short to prefer the rhythm, so the counted contacts are shown")
         summary.loc[both, "warning"] = (
             f"the counted contacts give {check['counted_spm']:.1f} steps/min, the step rhythm of the whole clip "
-            f"{check['rhythm_spm']:.1f}: some contacts were missed or mistimed; {shown}")
+            f"{check['rhythm_spm']:.1f}: {why}")
     return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table, cadence=cadence,
                           quality=quality, summary=summary, runner=runner.to_dict(), config=config.to_dict())
 

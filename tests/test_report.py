@@ -196,6 +196,23 @@ def test_step_by_step_plot_draws_only_printed_values(session):
     assert per_step_plot(printable_steps(side.steps, left_rate), "side", left_rate) is not None
 
 
+def test_summary_shows_the_note_of_a_printed_measure(session):
+    """A printed value's note (the counted contacts disagreeing with the clip's rhythm, few steps)
+    stands beside it in the summary, not only in the table of all measures."""
+    from dataclasses import replace
+
+    results, names = session
+    side = results[0]
+    summary = side.summary.copy()
+    both = (summary.metric == "cadence_spm") & (summary.side == "both")
+    assert summary.loc[both, "measurable"].all()
+    summary.loc[both, "warning"] = "the counted contacts give 150.0 steps/min"
+    noted = replace(side, summary=summary)
+    html = render_html(report_content([noted], names[:1]), report_figures([noted], names[:1]))
+    card = html.split('<section id="summary">')[1].split("</table>")[0]
+    assert "Note: the counted contacts give 150.0 steps/min" in card
+
+
 def test_user_text_is_escaped_and_the_page_is_self_contained(session, tmp_path):
     results, names = session
     runner = {"name": "<script>alert(1)</script>", "notes": "knee pain & <b>swelling</b>"}
