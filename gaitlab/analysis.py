@@ -163,7 +163,8 @@ def check_steps(steps: pd.DataFrame, view_kind: str = "side") -> None:
 
 #: Pelvic drop is reported only where the clip's own checks say the waistband line followed the
 #: pelvis (:func:`pelvis_verdict`). First, the line was tracked (fitted to at least
-#: :data:`gaitlab.image.pelvis.MIN_QUALITY` of its window's columns, and to at least
+#: :data:`gaitlab.image.pelvis.MIN_QUALITY` of its window's columns, with colours either side that
+#: differ by at least :data:`gaitlab.image.pelvis.MIN_CONTRAST`, and to at least
 #: :data:`PELVIS_MIN_RELATIVE_QUALITY` of what the clip's typical frame fits) in at least this
 #: fraction of the frames with the runner in view ...
 PELVIS_MIN_TRACKED = 0.8
@@ -174,8 +175,6 @@ PELVIS_MIN_TRACKED = 0.8
 #: waistband stood out of the shorts in stance, the line fitted 0.48 of the columns in stance
 #: against 0.69 in flight and read 10 deg more drop there, while passing every other check.
 PELVIS_MIN_RELATIVE_QUALITY = 0.8
-#: ... and where the colours either side of it differ by at least
-#: :data:`gaitlab.image.pelvis.MIN_CONTRAST`.
 #: ... second, it came back to the same tilt at every mid-flight, where the pelvis passes through
 #: level, within this robust standard deviation (deg) about that level
 #: (:func:`gaitlab.metrics.frontal.mid_flight_level`): every step's drop is read against it. On

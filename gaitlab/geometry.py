@@ -101,6 +101,12 @@ def signed_offset(p, origin, direction):
     return np.sum((np.asarray(p, float) - np.asarray(origin, float)) * np.asarray(direction, float), -1)
 
 
+def project_onto_line(p, through, unit):
+    """The point of the line through ``through`` along the unit vector ``unit`` nearest ``p`` (..., 2)."""
+    through, unit = np.asarray(through, float), np.asarray(unit, float)
+    return through + unit * signed_offset(p, through, unit)[..., None]
+
+
 def frontal_inclination_deg(p_top, p_bottom, medial_ref, down=(0.0, 1.0)):
     """Inclination (degrees) of the segment p_top->p_bottom from the image vertical, in a frontal
     view, positive when ``p_bottom`` lies on the ``medial_ref`` side of ``p_top`` (toward the

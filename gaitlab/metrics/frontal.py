@@ -47,7 +47,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..geometry import fppa_deg, frontal_inclination_deg
+from ..geometry import fppa_deg, frontal_inclination_deg, project_onto_line
 from ..landmarks import Landmarks
 from ..image.limbs import segment_directions
 from .sagittal import window_index
@@ -196,7 +196,7 @@ def frontal_metrics(lm: Landmarks, steps: pd.DataFrame, pelvis_tilt_deg: np.ndar
     keypoint_unit = (ankle - knee) / np.linalg.norm(ankle - knee, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore"):
         found &= np.sum(unit * keypoint_unit, axis=-1) >= np.cos(np.radians(MAX_SHANK_TURN_DEG))
-    knee_joint = shank_centre + unit * np.sum((knee - shank_centre) * unit, axis=-1, keepdims=True)
+    knee_joint = project_onto_line(knee, shank_centre, unit)
     shank_measured = has_to & (found.mean(axis=1) >= 0.5)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows stay NaN

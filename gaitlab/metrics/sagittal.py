@@ -57,7 +57,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ..geometry import (angle_to_vertical_deg, flexion_deg,
+from ..geometry import (angle_to_vertical_deg, flexion_deg, project_onto_line,
                         segment_angle_from_horizontal_deg)
 from ..landmarks import Landmarks
 from ..fitting import hinge_fit
@@ -114,8 +114,7 @@ def _knee_flexion(hip, knee_kp, shank_dir, shank_centre, measured):
     """Knee flexion from the hip keypoint, the knee joint and the shank's direction. Where the shank
     axis was measured the knee joint lies on it: the knee keypoint is moved onto the axis."""
     unit = shank_dir / np.linalg.norm(shank_dir, axis=-1, keepdims=True)
-    on_axis = shank_centre + unit * np.sum((knee_kp - shank_centre) * unit, axis=-1, keepdims=True)
-    knee = np.where(measured[..., None], on_axis, knee_kp)
+    knee = np.where(measured[..., None], project_onto_line(knee_kp, shank_centre, unit), knee_kp)
     return flexion_deg(hip, knee, knee + shank_dir)
 
 

@@ -58,8 +58,9 @@ def per_step_plot(steps: pd.DataFrame, view: str, summary: pd.DataFrame | None =
     specs = reference_data()["metrics"]
     valid = steps[steps.valid].copy()
     if "step_time_s" in valid.columns:
-        shown = valid.side.map(lambda side: summary is None or printed(summary, "cadence_spm", side)).astype(bool)
-        valid["cadence_spm"] = np.where(shown, 60.0 / valid["step_time_s"].astype(float), np.nan)
+        rate_shown = {side: summary is None or printed(summary, "cadence_spm", side) for side in SIDE_COLOURS}
+        valid["cadence_spm"] = np.where(valid.side.map(rate_shown).astype(bool),
+                                        60.0 / valid["step_time_s"].astype(float), np.nan)
     metrics = [m for m in PER_STEP.get(view, ()) if m in valid.columns and np.isfinite(valid[m].astype(float)).any()]
     if "overstride_cm" in metrics and "overstride_leg" in metrics:
         metrics.remove("overstride_leg")  # the same measure, shown once (in cm)
