@@ -15,11 +15,11 @@ from .events import detect_events_frontal, detect_events_side, rhythm
 from .landmarks import Landmarks
 from .metrics.frontal import frontal_metrics, mid_flight_level, pelvis_level_deg
 from .metrics.sagittal import sagittal_metrics
-from .preprocess import fill_and_smooth, find_cuts, repair_leg_swaps, resample_uniform
+from .preprocess import fill_and_smooth, find_cuts, repair_frontal_flips, repair_leg_swaps, resample_uniform
 from .references import constant
 from .result import AnalysisResult
 from .steps import build_steps, mark_implausible
-from .summary import summarize
+from .summary import summarize, withhold_sides
 from .views import View, detect_view
 
 
@@ -49,6 +49,13 @@ CADENCE_AGREEMENT_SPM = 1.0
 #: real rear clip of 7 steps, BlazePose's rhythm read 158.9 where its counted contacts read 162.6
 #: and the rhythm of OpenPose's keypoints 163.1): there the counted contacts are shown.
 RHYTHM_MIN_STEPS = 10
+
+#: Seen from behind or in front, which leg is the runner's left comes from BlazePose's labels
+#: (:func:`gaitlab.views.label_order`); frames that disagree with the clip's majority are repaired
+#: (:func:`gaitlab.preprocess.repair_frontal_flips`), but the majority itself may be mirrored: a
+#: runner filmed in front read as filmed from behind. Where fewer than this share of frames agree,
+#: the view is taken as uncertain and no value is given per side (set a priori: four frames in five).
+FRONTAL_MIN_LABEL_AGREEMENT = 0.8
 
 
 def cadence_from_steps(steps: pd.DataFrame, frontal: bool = False) -> dict:
@@ -491,7 +498,7 @@ def clean_landmarks(lm: Landmarks, view: View) -> Landmarks:
     """The landmarks every event and metric is computed from: resampled to a steady rate (variable
     frame rate clips), leg swaps repaired, gaps filled, spikes removed, smoothed
     (:mod:`gaitlab.preprocess`). Step frame numbers index these landmarks' time axis."""
-    return fill_and_smooth(repair_leg_swaps(resample_uniform(lm), view))
+    return fill_and_smooth(repair_frontal_flips(repair_leg_swaps(resample_uniform(lm), view), view))
 
 
 def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
@@ -570,6 +577,12 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     summary = summarize(table, view.kind, cadence, fps, near_side=view.near_side,
                         pelvis_measurable=pelvis.get("measurable", True), pelvis_reason=pelvis.get("reason", ""),
                         not_measured=not_measured)
+    if view.kind != "side" and view.confidence < FRONTAL_MIN_LABEL_AGREEMENT:
+        quality["sides_uncertain"] = True
+        summary = withhold_sides(summary, (
+            f"gaitlab cannot tell whether the runner was filmed from behind or in front (the pose model saw the "
+            f"runner's back in {view.confidence if view.kind == 'rear' else 1 - view.confidence:.0%} of frames), "
+            f"so left and right may be swapped: film from directly behind, the runner filling most of the frame"))
     check = quality["cadence_check"]
     if not check["agree"]:
         both = (summary.metric == "cadence_spm") & (summary.side == "both")

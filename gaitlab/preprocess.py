@@ -72,8 +72,9 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
 
     Only side views are repaired (``view`` from :func:`gaitlab.views.detect_view`, detected when not
     given): there the legs cross in the image at every step. In rear and front views they do not,
-    image foreshortening of the shank makes the length term meaningless, and BlazePose's labels were
-    right on every frame of the rendered frontal clips. Frames without a detection are skipped.
+    image foreshortening of the shank makes the length term meaningless, and where BlazePose mislabels
+    a frame there it mirrors the whole body (:func:`repair_frontal_flips`). Frames without a detection
+    are skipped.
     Swapped frames are listed in ``attrs["processing"]``. Left/right swaps of the far leg are a known BlazePose failure on
     running video; this repairs short swaps but cannot fix a clip whose labels are mirrored
     throughout (see :func:`gaitlab.views.check_mirrored` for that).
@@ -139,6 +140,38 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
                 arr[swap_frames] = sub
         log["groups"][group] = lm.frame[swap_frames].tolist()
     return lm.replace(image=image, world=world, visibility=vis, presence=pres, attrs=_log(lm, log))
+
+
+def repair_frontal_flips(lm: Landmarks, view) -> Landmarks:
+    """Rear and front views: frames whose left and right labels lie the other way round in the
+    image from the clip's view (:func:`gaitlab.views.label_order`) get every left/right keypoint pair
+    swapped back.
+
+    BlazePose sometimes mirrors the whole body's labels for a few frames, as if it saw the runner
+    from the other side (on rendered runners: runs of 1-17 frames, often once a stride, in 4 of 16
+    clips filmed from the front and 20 of 127 filmed from behind). Seen from behind or in front, the
+    shoulders and the hips never cross in the image, so their order tells the mirrored frames.
+    The clip's view is the majority of frames (:func:`gaitlab.views.detect_view`); where that
+    majority is itself mirrored, this cannot tell, and the view's confidence says so.
+    Repaired frames are listed in ``attrs["processing"]``.
+    """
+    from .schema import MIRROR_PERMUTATION
+    from .views import label_order
+
+    if view.kind not in ("rear", "front"):
+        return lm
+    expected = 1.0 if view.kind == "rear" else -1.0
+    flipped = np.nonzero(label_order(lm) == -expected)[0]
+    entry = {"step": "repair_frontal_flips", "frames": lm.frame[flipped].tolist()}
+    if not flipped.size:
+        return lm.replace(attrs=_log(lm, entry))
+    perm = np.asarray(MIRROR_PERMUTATION)
+    arrays = {}
+    for name in ("image", "world", "visibility", "presence"):
+        arr = getattr(lm, name).copy()
+        arr[flipped] = arr[flipped][:, perm]
+        arrays[name] = arr
+    return lm.replace(**arrays, attrs=_log(lm, entry))
 
 
 #: Frame intervals that differ from the typical one by more than this fraction mark a

@@ -185,6 +185,19 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
 
+def withhold_sides(summary: pd.DataFrame, reason: str) -> pd.DataFrame:
+    """The summary with every per-side value withheld for ``reason`` (one sentence) and no
+    right-minus-left difference; values of both sides together are kept."""
+    out = summary.copy()
+    side = out.side.isin(["left", "right"])
+    out.loc[side & out.measurable, "warning"] = reason
+    out.loc[side, ["median", "q1", "q3", "sd"]] = np.nan
+    out.loc[side, "measurable"] = False
+    out.loc[~side, "right_minus_left"] = np.nan
+    out.loc[~side, "exceeds_sdd"] = False
+    return out
+
+
 def foot_strike_counts(steps: pd.DataFrame) -> dict:
     """{side: {'rearfoot': n, 'midfoot': n, 'forefoot': n}} over valid steps."""
     if "foot_strike" not in steps.columns:

@@ -64,6 +64,15 @@ def _median(x) -> float:
     return float(np.median(x)) if x.size else float("nan")
 
 
+def label_order(lm: Landmarks) -> np.ndarray:
+    """Per frame, +1 where the runner's left shoulder and hip labels lie on the image's left of
+    their right twins (as seen from behind), -1 the other way round (as seen in front), 0 where the
+    runner is not found or the two disagree evenly."""
+    d = ((lm.xy("right_shoulder")[:, 0] - lm.xy("left_shoulder")[:, 0])
+         + (lm.xy("right_hip")[:, 0] - lm.xy("left_hip")[:, 0]))
+    return np.where(lm.detected & np.isfinite(d), np.sign(np.nan_to_num(d)), 0.0)
+
+
 def detect_view(lm: Landmarks) -> View:
     det = lm.detected
     if not det.any():
@@ -74,9 +83,7 @@ def detect_view(lm: Landmarks) -> View:
     span = np.abs(ls[:, 0] - rs[:, 0]) + np.abs(lh[:, 0] - rh[:, 0])
     ratio = _median(span / np.maximum(2 * torso, 1e-6))
     if ratio >= FRONTAL_MIN_WIDTH_RATIO:
-        # Rear: left labels on the image left.
-        order = np.sign((rs[:, 0] - ls[:, 0]) + (rh[:, 0] - lh[:, 0]))
-        agree = float(np.mean(order > 0))
+        agree = float(np.mean(label_order(lm)[det] > 0))
         kind = "rear" if agree >= 0.5 else "front"
         return View(kind, 0, ratio, max(agree, 1 - agree))
     if ratio <= SIDE_MAX_WIDTH_RATIO:

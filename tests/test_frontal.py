@@ -406,3 +406,49 @@ def test_stance_sides_alternate_whatever_the_pose_model_labels_for_a_stance_or_t
     # A run whose labels split evenly, after a long gap, keeps its labels as they are.
     sides = alternating_sides(np.array([10, 30, 300, 320]), np.array([True, True, False, False]), step)
     assert list(sides) == ["left", "left", "right", "right"]
+
+
+def _rear_body(n: int = 30):
+    """Landmarks of a runner seen from behind, the left side on the image's left, legs moving."""
+    k = len(KEYPOINTS)
+    image = np.zeros((n, k, 3), np.float32)
+    t = np.arange(n)
+    for side, x in (("left", 280.0), ("right", 360.0)):
+        for name, y in (("shoulder", 80.0), ("hip", 200.0), ("knee", 300.0), ("ankle", 400.0)):
+            image[:, KEYPOINT_INDEX[f"{side}_{name}"], 0] = x + (5 * np.sin(t / 3) if name != "shoulder" else 0)
+            image[:, KEYPOINT_INDEX[f"{side}_{name}"], 1] = y
+    return Landmarks(frame=t, time=t / 60.0, image=image, world=np.zeros((n, k, 3), np.float32),
+                     visibility=np.ones((n, k), np.float32), presence=np.ones((n, k), np.float32))
+
+
+def test_frames_whose_labels_the_pose_model_mirrored_are_swapped_back():
+    from gaitlab.preprocess import repair_frontal_flips
+    from gaitlab.schema import MIRROR_PERMUTATION
+    from gaitlab.views import detect_view
+
+    lm = _rear_body()
+    image = lm.image.copy()
+    image[10:13] = image[10:13][:, list(MIRROR_PERMUTATION)]  # three frames seen as if from the front
+    mirrored = lm.replace(image=image)
+    view = detect_view(mirrored)
+    assert view.kind == "rear" and view.confidence == pytest.approx(27 / 30)
+    repaired = repair_frontal_flips(mirrored, view)
+    np.testing.assert_array_equal(repaired.image, lm.image)
+    assert repaired.attrs["processing"][-1]["frames"] == [10, 11, 12]
+    # A side view is left to the leg-swap repair.
+    assert repair_frontal_flips(mirrored, View("side", 1, 0.1, 1.0)).image[11, KEYPOINT_INDEX["left_hip"], 0] > 300
+
+
+def test_no_value_is_given_per_side_when_behind_or_in_front_is_uncertain():
+    from gaitlab.summary import withhold_sides
+
+    summary = pd.DataFrame({"metric": ["knee_fppa_deg"] * 3, "side": ["left", "right", "both"],
+                            "median": [4.0, 9.0, 6.5], "q1": [3.0, 8.0, 4.0], "q3": [5.0, 10.0, 9.0],
+                            "sd": [1.0, 1.0, 2.5], "measurable": [True, False, True],
+                            "warning": ["", "not printed: its own reason", ""],
+                            "right_minus_left": [np.nan, np.nan, 5.0], "exceeds_sdd": [False, False, True]})
+    out = withhold_sides(summary, "left and right may be swapped")
+    assert not out.measurable[:2].any() and out["median"][:2].isna().all()
+    assert list(out.warning[:2]) == ["left and right may be swapped", "not printed: its own reason"]
+    assert out.measurable[2] and out["median"][2] == 6.5
+    assert np.isnan(out.right_minus_left[2]) and not out.exceeds_sdd[2]

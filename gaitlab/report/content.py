@@ -470,6 +470,8 @@ def capture_summary(result) -> str:
     if _finite(roll):
         parts.append(f"camera roll {fmt(roll, 1, signed=True)} deg")
     parts.append(f"runner found in {float(q.get('detected_fraction', lm.detected.mean())):.0%} of frames")
+    if q.get("sides_uncertain"):
+        parts.append("uncertain whether filmed from behind or in front, so no value is given per side")
     return "; ".join(parts)
 
 
