@@ -77,7 +77,7 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
     are skipped.
     Swapped frames are listed in ``attrs["processing"]``. Left/right swaps of the far leg are a known BlazePose failure on
     running video; this repairs short swaps but cannot fix a clip whose labels are mirrored
-    throughout (see :func:`gaitlab.views.check_mirrored` for that).
+    throughout.
     """
     from .views import detect_view
 
