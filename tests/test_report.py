@@ -257,3 +257,20 @@ def test_side_and_rear_clips_make_one_session_report(tmp_path):
     html = (out / "report.html").read_text()
     assert 'data-clip="side_left_normal.mp4"' in html and 'data-clip="rear_normal.mp4"' in html
     assert html.count('data-metric="cadence_spm"') == 2  # once in the summary, once in all measures
+
+
+def test_a_clip_whose_view_is_uncertain_says_so_beside_its_view(session):
+    """Where gaitlab could not tell behind from in front (left and right may be swapped), the clip's
+    line under the title and its heading in the table of all measures say so, not only the capture
+    notes further down."""
+    from dataclasses import replace
+    from gaitlab.report.content import SIDES_UNCERTAIN
+
+    results, names = session
+    rear = results[1]
+    plain = render_html(report_content([rear], names[1:]), report_figures([rear], names[1:]))
+    assert SIDES_UNCERTAIN not in plain
+    uncertain = replace(rear, quality={**rear.quality, "sides_uncertain": True})
+    html = render_html(report_content([uncertain], names[1:]), report_figures([uncertain], names[1:]))
+    assert f"Rear view ({SIDES_UNCERTAIN}): {names[1]}" in html
+    assert html.count(SIDES_UNCERTAIN) >= 3  # title line, table heading, capture notes

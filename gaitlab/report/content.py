@@ -455,6 +455,11 @@ def _leg_visibility(lm) -> list[float]:
             for s in ("left", "right")]
 
 
+#: Said beside the clip's view and in its capture line where gaitlab could not tell whether the runner
+#: was filmed from behind or in front (``quality["sides_uncertain"]``, see gaitlab.analysis).
+SIDES_UNCERTAIN = "uncertain whether filmed from behind or in front, so no value is given per side"
+
+
 def capture_summary(result) -> str:
     """One line on how the clip was filmed, whether or not anything is wrong with it."""
     q, lm = result.quality, result.landmarks
@@ -471,7 +476,7 @@ def capture_summary(result) -> str:
         parts.append(f"camera roll {fmt(roll, 1, signed=True)} deg")
     parts.append(f"runner found in {float(q.get('detected_fraction', lm.detected.mean())):.0%} of frames")
     if q.get("sides_uncertain"):
-        parts.append("uncertain whether filmed from behind or in front, so no value is given per side")
+        parts.append(SIDES_UNCERTAIN)
     return "; ".join(parts)
 
 
@@ -686,6 +691,7 @@ def report_content(results: list, names: list[str], runner: dict | None = None,
         strikes[name] = foot_strike_counts(res.steps)
         video = res.landmarks.attrs.get("video", {})
         clips.append({"name": name, "view": kind, "near_side": res.view.get("near_side"),
+                      "view_note": SIDES_UNCERTAIN if res.quality.get("sides_uncertain") else "",
                       "fps": float(res.quality.get("fps", res.landmarks.fps)),
                       "duration_s": float(res.landmarks.time[-1]) if res.landmarks.n_frames else 0.0,
                       "width": video.get("width"), "height": video.get("height"),
