@@ -274,3 +274,20 @@ def test_a_clip_whose_view_is_uncertain_says_so_beside_its_view(session):
     html = render_html(report_content([uncertain], names[1:]), report_figures([uncertain], names[1:]))
     assert f"Rear view ({SIDES_UNCERTAIN}): {names[1]}" in html
     assert html.count(SIDES_UNCERTAIN) >= 3  # title line, table heading, capture notes
+
+
+def test_key_frames_of_an_uncertain_view_say_their_sides_may_be_swapped(session):
+    """A key frame labelled "left midstance" in a clip whose behind/in-front is uncertain may show
+    the right leg: its caption says so."""
+    from dataclasses import replace
+    from gaitlab.report import prepare
+    from gaitlab.report.content import SIDES_MAY_BE_SWAPPED
+    from gaitlab.report.keyframes import key_frames
+
+    results, _ = session
+    rear = results[1]
+    clean, tilt = prepare(rear)
+    assert not any(SIDES_MAY_BE_SWAPPED in k.caption for k in key_frames(rear, clean, tilt))
+    uncertain = replace(rear, quality={**rear.quality, "sides_uncertain": True})
+    frames = key_frames(uncertain, clean, tilt)
+    assert frames and all(k.caption.endswith(SIDES_MAY_BE_SWAPPED) for k in frames)

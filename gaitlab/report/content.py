@@ -458,6 +458,8 @@ def _leg_visibility(lm) -> list[float]:
 #: Said beside the clip's view and in its capture line where gaitlab could not tell whether the runner
 #: was filmed from behind or in front (``quality["sides_uncertain"]``, see gaitlab.analysis).
 SIDES_UNCERTAIN = "uncertain whether filmed from behind or in front, so no value is given per side"
+#: ... and beside each key frame's caption there, whose left and right come from the same labels.
+SIDES_MAY_BE_SWAPPED = "left and right may be swapped: uncertain whether filmed from behind or in front"
 
 
 def capture_summary(result) -> str:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..references import data as reference_data
 from ..schema import SKELETON_EDGES
-from .content import value_text
+from .content import SIDES_MAY_BE_SWAPPED, value_text
 
 #: Key frames are cropped around the runner and scaled to this height (pixels).
 KEYFRAME_HEIGHT = 360
@@ -207,6 +207,7 @@ def key_frames(result, clean, tilt: np.ndarray | None = None, video: str | Path 
 
     kind = result.view.get("kind")
     facing = int(result.view.get("facing") or 0)
+    swapped_note = f"; {SIDES_MAY_BE_SWAPPED}" if result.quality.get("sides_uncertain") else ""
     steps = result.steps
     plan = []
     for side in ("left", "right"):
@@ -256,6 +257,7 @@ def key_frames(result, clean, tilt: np.ndarray | None = None, video: str | Path 
         out.append(KeyFrame(side=side, event=event, frame=int(clean.frame[pos]), time_s=t, step=int(step['step']),
                             image_jpeg=jpeg.tobytes(),
                             caption=f"{caption} (frame {int(clean.frame[pos])}, {t:.2f} s)"
-                                    + ("" if rgb is not None else "; video not available, skeleton only"),
+                                    + ("" if rgb is not None else "; video not available, skeleton only")
+                                    + swapped_note,
                             from_video=rgb is not None))
     return out
