@@ -99,6 +99,24 @@ def test_committed_clip_is_detected_like_a_real_runner(name, pose_cache):
     assert after["median_error_leg"] < 0.05
 
 
+def test_two_renders_of_one_clip_at_once_both_finish(tmp_path):
+    """Two processes rendering the same clip into one folder (overlapping seed ranges) each write
+    under a temporary name of their own: neither finds its file renamed away by the other. Here the
+    second render runs to the end while the first, its file already begun, is near its last frame."""
+    p = SynthParams(width=160, height=120, fps=30, supersample=1, duration_s=3)
+    out = tmp_path / "clip.mp4"
+    second = []
+
+    def meanwhile(done, total):
+        if done == total - 5 and not second:
+            second.append(render_clip(p, out))
+
+    first = render_clip(p, out, progress=meanwhile)
+    assert first == second[0] == (out, out.with_name("clip.truth.json"))
+    assert out.stat().st_size > 0 and load_truth(first[1])["params"]["fps"] == 30
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["clip.mp4", "clip.truth.json"]
+
+
 def test_synth_command_renders_clip_and_truth(tmp_path):
     r = run_cli("synth", "--out", tmp_path, "--name", "tiny", "--view", "rear", "--resolution", "320x240",
                 "--fps", "30", "--duration", "0.5", "--pelvic-drop", "8,4")

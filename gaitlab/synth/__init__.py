@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..io.files import temp_sibling
 from .kinematics import RunnerModel
 from .params import SynthParams
 from .randomize import random_params
@@ -47,15 +48,26 @@ def render_clip(params: SynthParams, path: str | Path, *,
                 progress: Callable[[int, int], None] | None = None) -> tuple[Path, Path]:
     """Render ``params`` to an H.264 mp4 at ``path`` (quality ``params.crf``) and its truth JSON beside it.
 
-    Both files are written under temporary names and renamed when complete.
+    Both files are written under temporary names of their own and renamed when complete.
     """
-    import av
-
     path = Path(path)
     model = RunnerModel(params)
     truth = compute_truth(params, model)
-    tmp = path.with_name(f".{path.name}.partial")
+    tmp = temp_sibling(path)  # its own name: two renders of one clip at once do not collide
     rate = Fraction(params.fps).limit_denominator(1001)
+    try:
+        _encode(params, model, tmp, rate, progress)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    truth_file = write_truth(truth, truth_path_for(path))
+    return path, truth_file
+
+
+def _encode(params: SynthParams, model: RunnerModel, tmp: Path, rate: Fraction,
+            progress: Callable[[int, int], None] | None) -> None:
+    import av
+
     with av.open(str(tmp), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = params.width, params.height
@@ -73,9 +85,6 @@ def render_clip(params: SynthParams, path: str | Path, *,
                 progress(i + 1, params.n_frames)
         for packet in stream.encode():
             container.mux(packet)
-    tmp.replace(path)
-    truth_file = write_truth(truth, truth_path_for(path))
-    return path, truth_file
 
 
 def random_clip_name(seed: int) -> str:

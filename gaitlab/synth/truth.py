@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ..geometry import (flexion_deg, fppa_deg, frontal_inclination_deg, rotate_points, tilt_deg)
+from ..io.files import atomic_write
 from .kinematics import SIDES, RunnerModel
 from .params import SynthParams
 from .scene import make_camera
@@ -198,11 +199,7 @@ def compute_truth(params: SynthParams, model: RunnerModel | None = None) -> dict
 
 
 def write_truth(truth: dict, path: str | Path) -> Path:
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(truth, separators=(",", ":")))
-    tmp.replace(path)
-    return path
+    return atomic_write(path, json.dumps(truth, separators=(",", ":")))
 
 
 def load_truth(path: str | Path) -> dict:
