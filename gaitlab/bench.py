@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .io.files import temp_sibling
+
 DEFAULT_SOURCE = Path(__file__).resolve().parents[1].parent / "shared" / "videos" / "zzzhushi_male_side.mp4"
 #: Frames timed for the model's own rate.
 MODEL_FRAMES = 300
@@ -49,11 +51,14 @@ def make_clip(source: Path, out: Path, seconds: float, height: int | None = None
     if out.is_file():
         return out
     vf = ["-vf", f"scale=-2:{height}"] if height else []
-    tmp = out.with_name(out.stem + ".partial.mp4")
-    subprocess.run([_ffmpeg(), "-v", "error", "-y", "-stream_loop", "-1", "-i", str(source), "-t", str(seconds), *vf,
-                    "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p", str(tmp)],
-                   check=True)
-    tmp.replace(out)
+    tmp = temp_sibling(out)  # keeps the .mp4 suffix, by which ffmpeg picks the format
+    try:
+        subprocess.run([_ffmpeg(), "-v", "error", "-y", "-stream_loop", "-1", "-i", str(source), "-t", str(seconds),
+                        *vf, "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
+                        str(tmp)], check=True)
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     return out
 
 

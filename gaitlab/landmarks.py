@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import LandmarksFileError
-from .io.files import regular_file, stat_path
+from .io.files import regular_file, stat_path, temp_sibling
 from .schema import (BODY_KEYPOINTS, KEYPOINT_INDEX, KEYPOINTS, MAX_COORDINATE_PX, blazepose_arrays, blazepose_slots,
                      body_found)
 
@@ -274,9 +274,12 @@ class Landmarks:
     def to_netcdf(self, path: str | os.PathLike) -> Path:
         """Write :meth:`to_movement` as a NetCDF file (atomically), which ``movement`` and xarray read."""
         path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        self.to_movement().to_netcdf(tmp, engine="scipy")
-        os.replace(tmp, path)
+        tmp = temp_sibling(path)
+        try:
+            self.to_movement().to_netcdf(tmp, engine="scipy")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     # -- files ------------------------------------------------------------------------------
@@ -292,13 +295,16 @@ class Landmarks:
         meta[_META_KEY] = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION,
                                       "attrs": self.attrs}, default=_json_default).encode()
         schema = first.schema.with_metadata(meta)
-        tmp = path.with_name(path.name + ".tmp")
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            writer.write_table(first.cast(schema))
-            for start in range(SAVE_CHUNK_FRAMES, self.n_frames, SAVE_CHUNK_FRAMES):
-                chunk = self.select(slice(start, start + SAVE_CHUNK_FRAMES)).to_dataframe()
-                writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
-        os.replace(tmp, path)
+        tmp = temp_sibling(path)  # its own name: two writers of one file do not collide
+        try:
+            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+                writer.write_table(first.cast(schema))
+                for start in range(SAVE_CHUNK_FRAMES, self.n_frames, SAVE_CHUNK_FRAMES):
+                    chunk = self.select(slice(start, start + SAVE_CHUNK_FRAMES)).to_dataframe()
+                    writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         return path
 
     @classmethod
