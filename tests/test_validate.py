@@ -177,6 +177,27 @@ def test_frontal_sides_are_judged_pooled_and_a_figure_needs_ten_clips(monkeypatc
     assert accuracy.verdict("pelvic_drop_peak_deg", "rear", "left", 60)[1] is None
 
 
+def test_a_measure_not_timed_by_the_contact_is_judged_by_its_worse_figure(monkeypatch):
+    """A frame-rate band of a few clips can look better than all rates by chance: a measure whose
+    error does not depend on the frame rate (hip adduction) is printed only where both its band's
+    figure and the one over all rates are within need; a measure timed by the contact (overstride)
+    goes by its band."""
+    fig = {"kind": "value", "bias": 0.0, "median_abs": 1.0}
+    doc = {"provenance": {}, "events": [], "real_events": [], "figures": [
+        dict(fig, metric="hip_adduction_deg", view="rear", role="sides", fps_band="<50", n_measured=30,
+             n_clips_measured=15, p95_abs=2.8),
+        dict(fig, metric="hip_adduction_deg", view="rear", role="sides", fps_band="all", n_measured=108,
+             n_clips_measured=54, p95_abs=5.9),
+        dict(fig, metric="overstride_cm", view="side", role="near", fps_band=">=90", n_measured=15, p95_abs=2.5),
+        dict(fig, metric="overstride_cm", view="side", role="near", fps_band="all", n_measured=66, p95_abs=8.0)]}
+    monkeypatch.setattr(accuracy, "published", lambda: doc)
+    shown, used, why = accuracy.verdict("hip_adduction_deg", "rear", "left", 30)
+    assert not shown and used["fps_band"] == "all" and "up to 5.90 deg" in why
+    shown, used, _ = accuracy.verdict("overstride_cm", "side", "near", 120)
+    assert shown and used["fps_band"] == ">=90"
+    assert not accuracy.verdict("overstride_cm", "side", "near", 60)[0]  # no 60 fps band: all rates
+
+
 #: A fixed subset of the untuned truth sets: two side views facing either way, a rear view with a
 #: rolled camera, and the real clip with hand-marked contacts.
 FIGURE_CLIPS = ["ds01_side_right_mid_c164_os18", "ds02_side_left_broad_c172_os14", "ds09_rear_mid_roll-4_drop5_fppa8"]
