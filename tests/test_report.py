@@ -131,6 +131,12 @@ def test_flags_only_where_the_reference_data_supports_one(session):
     assert "10.0 km/h (2.78 m/s)" in cadence.reference_text
     step_rate = next(f for f in content.focus if f["key"] == "step_rate")
     assert f"{1.05 * cadence.values['both']:.0f}" in step_rate["suggestion"]
+    # A retraining suggestion carries its condition wherever it is printed (not every runner should
+    # step faster): beside a page-1 finding and in the focus areas.
+    assert step_rate["when"].startswith("if ")
+    html = render_html(content, report_figures(results, names))
+    assert f"Focus to consider: Step rate</b>, {step_rate['when']}. Try a metronome" in html
+    assert f"<b>Step rate</b>, {step_rate['when']}: At +5 %" in html
     # Every source cited is listed with its full citation (authors, year, title, journal, DOI).
     cited = {k for _, k, _ in content.sources}
     assert {"leacox2025", "heiderscheit2011", "bramah2019", "dingenen2018"} <= cited

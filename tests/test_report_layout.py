@@ -119,7 +119,8 @@ def test_page_one_is_the_whole_story(reports):
     for f in content.findings:
         assert re.sub(r"\s", "", f["text"])[:50] in re.sub(r"\s", "", text), f["text"]
         if f["focus"]:
-            assert f"Focus to consider: {f['focus']['title']}." in text
+            when = f", {f['focus']['when']}" if f["focus"]["when"] else ""  # its condition, where it has one
+            assert f"Focus to consider: {f['focus']['title']}{when}." in text
     assert images >= sum(1 for f in content.findings if f["frame"])
     assert "All measures" not in text and "All measures" in later  # the detail follows
 

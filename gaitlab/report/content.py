@@ -337,7 +337,8 @@ def _focus_areas(rows: list[MetricRow], cadence: float | None) -> list[dict]:
                 continue
             suggestion = suggestion.format(cadence=f"{cadence:.0f}", cadence_5=f"{1.05 * cadence:.0f}",
                                            cadence_10=f"{1.10 * cadence:.0f}")
-        out.append({"key": area["key"], "title": area["title"], "text": area["text"], "suggestion": suggestion,
+        out.append({"key": area["key"], "title": area["title"], "when": area.get("when", ""),
+                    "text": area["text"], "suggestion": suggestion,
                     "sources": list(area["sources"]), "flagged": bool(flagged & set(area["metrics"])),
                     "metrics": list(area["metrics"])})
     return out
