@@ -16,7 +16,7 @@ from gaitlab.analysis import analyze_landmarks
 from gaitlab.config import RunnerInfo
 from gaitlab.references import constant, data
 from gaitlab.report import render_html, report_content, report_figures
-from gaitlab.report.content import fmt
+from gaitlab.report.content import fmt, wording
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -137,6 +137,9 @@ def test_flags_only_where_the_reference_data_supports_one(session):
     html = render_html(content, report_figures(results, names))
     assert f"Focus to consider: Step rate</b>, {step_rate['when']}. Try a metronome" in html
     assert f"<b>Step rate</b>, {step_rate['when']}: At +5 %" in html
+    # The table's note states the left/right rule the flags use (the measured right-minus-left error).
+    assert "the error gaitlab measured for a right-minus-left difference" in html
+    assert "the error gaitlab measured for a right-minus-left difference" in wording()["flags"]["asymmetry"]["text"]
     # Every source cited is listed with its full citation (authors, year, title, journal, DOI).
     cited = {k for _, k, _ in content.sources}
     assert {"leacox2025", "heiderscheit2011", "bramah2019", "dingenen2018"} <= cited
