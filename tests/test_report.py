@@ -300,3 +300,20 @@ def test_key_frames_of_an_uncertain_view_say_their_sides_may_be_swapped(session)
     uncertain = replace(rear, quality={**rear.quality, "sides_uncertain": True})
     frames = key_frames(uncertain, clean, tilt)
     assert frames and all(k.caption.endswith(SIDES_MAY_BE_SWAPPED) for k in frames)
+
+
+def test_a_front_view_draws_no_pelvis_line_and_sends_the_pt_to_the_right_view(pose_cache):
+    """From the front the line at the waist is the top's hem (gaitlab.analysis.FRONT_PELVIS_REASON):
+    its key frame draws no "pelvis line", and page 1 does not point to a rear-view frame the
+    session does not have."""
+    from gaitlab.report import prepare
+    from gaitlab.report.keyframes import key_frames
+
+    front = analyze_landmarks(pose_cache(SAMPLES / "front_drop_valgus.mp4"))
+    clean, tilt = prepare(front)
+    captions = [k.caption for k in key_frames(front, clean, tilt) if k.event == "midstance"]
+    assert captions and all("no pelvis line is drawn" in c and "pelvis line gaitlab traced" not in c for c in captions)
+    content = report_content([front], ["front_drop_valgus.mp4"])
+    texts = [f["text"] for f in content.findings] + content.observations
+    assert any("not measured from the front" in t for t in texts)
+    assert not any("rear-view key frame" in t for t in texts)

@@ -373,8 +373,9 @@ def _findings(rows: list[MetricRow], strikes: dict, focus: list[dict]) -> tuple[
         text = _observation(row, strikes)
         if text:
             candidates.append((1 if row.metric in rank else 2, rank.get(row.metric, 99), row, text, row.reference_source))
-        elif not row.measurable and row.metric in words["not_measurable_observation"] and event:
-            candidates.append((3, rank.get(row.metric, 99), row, words["not_measurable_observation"][row.metric], ""))
+        elif not row.measurable and (unmeasured := words["not_measurable_observation"].get(row.metric, {}).get(row.view)) \
+                and event:
+            candidates.append((3, rank.get(row.metric, 99), row, unmeasured, ""))
     candidates.sort(key=lambda c: (c[0], c[1]))
     findings, rest, used, frames_used = [], [], set(), set()
     for level, _, row, text, src in candidates:

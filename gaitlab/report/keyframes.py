@@ -146,9 +146,12 @@ def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, 
         centre = 0.5 * (hip + other_hip)
         half = 0.9 * np.linalg.norm(hip - other_hip)
         text = []
+        if kind == "front":
+            # gaitlab.analysis.FRONT_PELVIS_REASON: from the front the line at the waist is the top's hem.
+            return f"{side} midstance: from the front no pelvis line is drawn (the line at the waist is the top's hem); judge the drop by eye"
         if np.isfinite(tilt):
             # The pelvis line as measured (waistband tilt, image orientation), through the hip centre.
-            t_img = np.radians(tilt if kind == "rear" else -tilt)
+            t_img = np.radians(tilt)
             d = np.array([np.cos(t_img), np.sin(t_img)])
             cv2.line(img, _pt(centre - half * d), _pt(centre + half * d), MEASURE_BGR, 2, cv2.LINE_AA)
             cv2.line(img, _pt(centre - half * np.array([1, 0])), _pt(centre + half * np.array([1, 0])),
