@@ -317,3 +317,23 @@ def test_a_front_view_draws_no_pelvis_line_and_sends_the_pt_to_the_right_view(po
     texts = [f["text"] for f in content.findings] + content.observations
     assert any("not measured from the front" in t for t in texts)
     assert not any("rear-view key frame" in t for t in texts)
+
+
+def test_a_deepest_bend_frame_without_a_knee_angle_draws_no_angle(session):
+    """Where the knee's angle is not given (withheld, or the shank's edges not found), its key frame
+    does not draw the keypoints' hip-knee-ankle lines as if they measured it."""
+    from dataclasses import replace
+    from gaitlab.report import prepare
+    from gaitlab.report.keyframes import key_frames
+
+    results, _ = session
+    rear = results[1]
+    clean, tilt = prepare(rear)
+    given = [k for k in key_frames(rear, clean, tilt) if k.event == "deepest_knee"]
+    assert given and all("knee frontal plane projection angle" in k.caption for k in given)
+    none = replace(rear, steps=rear.steps.assign(knee_fppa_deg=np.nan, hip_adduction_deg=np.nan))
+    frames = [k for k in key_frames(none, clean, tilt) if k.event == "deepest_knee"]
+    assert frames and all("no knee angle given; judge the knee by eye" in k.caption for k in frames)
+    drawn = [cv2.imdecode(np.frombuffer(k.image_jpeg, np.uint8), cv2.IMREAD_COLOR) for k in (given[0], frames[0])]
+    green = [int(np.sum((im[..., 1] > 180) & (im[..., 0] < 100) & (im[..., 2] < 100))) for im in drawn]
+    assert green[1] < green[0] / 5  # the measurement's green lines only where there is a measurement

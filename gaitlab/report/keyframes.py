@@ -171,6 +171,10 @@ def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, 
 
 def _annotate_fppa(img, xy: np.ndarray, step: dict, index: dict) -> str:
     side = step['side']
+    if not np.isfinite(step.get("knee_fppa_deg", np.nan)):
+        # Nothing measured to draw: the keypoints alone do not give the knee's angle (see
+        # gaitlab.metrics.frontal), so no line is drawn as if they did.
+        return f"{side} deepest knee bend in stance: no knee angle given; judge the knee by eye"
     hip, knee, ankle = (xy[index[f"{side}_{k}"]] for k in ("hip", "knee", "ankle"))
     cv2.line(img, _pt(hip), _pt(knee), MEASURE_BGR, 2, cv2.LINE_AA)
     cv2.line(img, _pt(knee), _pt(ankle), MEASURE_BGR, 2, cv2.LINE_AA)
