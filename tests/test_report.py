@@ -337,3 +337,16 @@ def test_a_deepest_bend_frame_without_a_knee_angle_draws_no_angle(session):
     drawn = [cv2.imdecode(np.frombuffer(k.image_jpeg, np.uint8), cv2.IMREAD_COLOR) for k in (given[0], frames[0])]
     green = [int(np.sum((im[..., 1] > 180) & (im[..., 0] < 100) & (im[..., 2] < 100))) for im in drawn]
     assert green[1] < green[0] / 5  # the measurement's green lines only where there is a measurement
+
+
+def test_a_session_without_a_rear_view_asks_for_one(pose_cache):
+    """Only a view from behind gives pelvic drop and knee valgus: a session filmed from the side and
+    the front still asks for it."""
+    side = analyze_landmarks(pose_cache(SAMPLES / "side_left_normal.mp4"))
+    front = analyze_landmarks(pose_cache(SAMPLES / "front_drop_valgus.mp4"))
+    needed = wording()["quality"]["rear_view_needed"]
+    session_items = lambda c: [i for q in c.quality if q["clip"] == "session" for i in q["items"]]
+    assert needed in session_items(report_content([side, front], ["side.mp4", "front.mp4"]))
+    rear = analyze_landmarks(pose_cache(SAMPLES / "rear_normal.mp4"))
+    assert needed not in session_items(report_content([side, rear], ["side.mp4", "rear.mp4"]))
+    assert "in front" not in needed

@@ -710,7 +710,7 @@ def report_content(results: list, names: list[str], runner: dict | None = None,
     general = []
     if "side" not in views:
         general.append(wording()["quality"]["side_view_needed"])
-    if not views & {"rear", "front"}:
+    if "rear" not in views:  # from the front the top and the hands cover the waistband
         general.append(wording()["quality"]["rear_view_needed"])
     if general:
         quality.append({"clip": "session", "items": general, "capture": ""})
