@@ -350,3 +350,21 @@ def test_a_session_without_a_rear_view_asks_for_one(pose_cache):
     rear = analyze_landmarks(pose_cache(SAMPLES / "rear_normal.mp4"))
     assert needed not in session_items(report_content([side, rear], ["side.mp4", "rear.mp4"]))
     assert "in front" not in needed
+
+
+def test_overstride_is_in_cm_wherever_the_height_was_given_even_when_withheld(session):
+    from gaitlab.report.content import metric_rows
+
+    results, _ = session
+    side = results[0]  # analysed with the runner's height
+    withheld = side.summary.copy()
+    over = withheld.metric.isin(["overstride_cm", "overstride_leg"])
+    withheld.loc[over, ["median", "q1", "q3", "sd"]] = np.nan
+    withheld.loc[over, "measurable"] = False
+    for summary in (side.summary, withheld):
+        metrics = [r.metric for r in metric_rows(summary, "side.mp4", "side")]
+        assert "overstride_cm" in metrics and "overstride_leg" not in metrics
+    no_height = withheld.copy()
+    no_height.loc[no_height.metric == "overstride_cm", "n_steps"] = 0  # not measured without a height
+    metrics = [r.metric for r in metric_rows(no_height, "side.mp4", "side")]
+    assert "overstride_leg" in metrics and "overstride_cm" not in metrics

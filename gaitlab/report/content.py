@@ -257,8 +257,9 @@ def metric_rows(summary: pd.DataFrame, clip: str, view: str = "", speed_kmh: flo
     (in cm where the runner's height was given, else in leg lengths)."""
     specs = reference_data()["metrics"]
     rows = []
+    # In cm wherever it was measured in cm (the height given), printed or withheld.
     has_cm = {m[:-3] for m in specs if m.endswith("_cm")
-              and np.isfinite(summary.loc[summary.metric == m, "median"].astype(float)).any()}
+              and (summary.loc[summary.metric == m, "n_steps"].fillna(0).astype(int) > 0).any()}
     for metric, spec in specs.items():
         part = summary[summary.metric == metric]
         if part.empty:
