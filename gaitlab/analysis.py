@@ -273,10 +273,12 @@ def pelvis_verdict(info: dict, tilt: np.ndarray | None, steps: pd.DataFrame, met
     """Whether pelvic drop is reported for this clip, by the checks of :data:`PELVIS_MIN_TRACKED`,
     :data:`PELVIS_MAX_LEVEL_SD_DEG` and :data:`FRONTAL_MIN_STEPS`, in that order, and never from the
     front (:data:`FRONT_PELVIS_REASON`); ``reason`` says in one sentence why not and what to change
-    when filming. Adds ``level_sd_deg`` and ``steps_tracked`` ({side: n}) to ``info``."""
+    when filming. Adds ``level_sd_deg`` and ``steps_tracked`` ({side: n}) to ``info``, and
+    ``follows_pelvis`` False where the line traced at the waist is not the pelvis's (from the front,
+    or not keeping level at mid-flight), so that nothing draws it as the pelvis."""
     info = dict(info)
     if view_kind == "front":
-        info.update(measurable=False, reason=FRONT_PELVIS_REASON)
+        info.update(measurable=False, reason=FRONT_PELVIS_REASON, follows_pelvis=False)
         return info
     if tilt is None or not info.get("measurable"):
         return info
@@ -285,6 +287,7 @@ def pelvis_verdict(info: dict, tilt: np.ndarray | None, steps: pd.DataFrame, met
     valid = steps.valid.to_numpy(bool) & np.isfinite(metrics.pelvic_drop_peak_deg.to_numpy(float))
     counts = {side: int((valid & (steps.side == side).to_numpy()).sum()) for side in ("left", "right")}
     info.update(level_sd_deg=round(level_sd, 2), steps_tracked=counts)
+    info["follows_pelvis"] = bool(level_sd <= PELVIS_MAX_LEVEL_SD_DEG)
     if not level_sd <= PELVIS_MAX_LEVEL_SD_DEG and sway > PELVIS_MAX_LEVEL_SD_DEG:
         info.update(measurable=False, reason=(
             f"the line at the waist read alternately {sway:.1f} deg above and below level at successive "

@@ -120,21 +120,23 @@ def test_pelvis_is_reported_only_when_the_line_follows_the_pelvis():
     metrics = pd.DataFrame({"pelvic_drop_peak_deg": np.full(len(steps), 6.0)})
     ok = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, metrics)
     assert ok["measurable"] and ok["level_sd_deg"] < 0.5 and ok["steps_tracked"] == {"left": 8, "right": 8}
+    assert ok["follows_pelvis"]
     # A line that does not come back to level at mid-flight (a hem hanging over the waistband, hands
     # crossing it): withheld, in one sentence that says what to change.
     wander = tilt + rng.normal(0, 2.5, n)
     bad = pelvis_verdict({"measurable": True, "reason": ""}, wander, steps, metrics)
     assert not bad["measurable"] and bad["level_sd_deg"] > PELVIS_MAX_LEVEL_SD_DEG
     assert ". " not in bad["reason"] and "film from behind" in bad["reason"]  # one sentence
+    assert bad["follows_pelvis"] is False  # the report does not draw it as the pelvis
     # Tracked through too few right steps.
     few = metrics.assign(pelvic_drop_peak_deg=np.where(steps.side == "right", np.nan, 6.0))
     few.loc[few.index[1], "pelvic_drop_peak_deg"] = 6.0
     short = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, few)
     assert not short["measurable"] and short["steps_tracked"]["right"] < FRONTAL_MIN_STEPS
-    assert "1 right steps" in short["reason"]
+    assert "1 right steps" in short["reason"] and short["follows_pelvis"]  # the line is fine, the steps few
     # From the front the line at the waist is the top's hem: never given, whatever the checks say.
     front = pelvis_verdict({"measurable": True, "reason": ""}, tilt, steps, metrics, "front")
-    assert not front["measurable"] and front["reason"] == FRONT_PELVIS_REASON
+    assert not front["measurable"] and front["reason"] == FRONT_PELVIS_REASON and front["follows_pelvis"] is False
 
 
 def _waistband_landmarks(tilt, quality, fps=60.0, contrast=None):

@@ -368,3 +368,23 @@ def test_overstride_is_in_cm_wherever_the_height_was_given_even_when_withheld(se
     no_height.loc[no_height.metric == "overstride_cm", "n_steps"] = 0  # not measured without a height
     metrics = [r.metric for r in metric_rows(no_height, "side.mp4", "side")]
     assert "overstride_leg" in metrics and "overstride_cm" not in metrics
+
+
+def test_a_waist_line_that_did_not_keep_level_is_not_called_the_pelvis(session):
+    """Where the line traced at the waist failed the level check (it does not follow the pelvis),
+    its key frame does not call it the pelvis line."""
+    from dataclasses import replace
+    from gaitlab.report import prepare
+    from gaitlab.report.keyframes import key_frames
+
+    results, _ = session
+    rear = results[1]
+    clean, tilt = prepare(rear)
+    steps = rear.steps.assign(pelvic_drop_deg=np.nan)  # no value printed, as when withheld
+    pelvis = {**rear.quality["pelvis"], "measurable": False, "follows_pelvis": False}
+    wandering = replace(rear, steps=steps, quality={**rear.quality, "pelvis": pelvis})
+    captions = [k.caption for k in key_frames(wandering, clean, tilt) if k.event == "midstance"]
+    assert captions and all("may not follow the pelvis" in c and "the pelvis line gaitlab traced" not in c
+                            for c in captions)
+    kept = replace(rear, steps=steps)
+    assert all("the pelvis line gaitlab traced" in k.caption for k in key_frames(kept, clean, tilt) if k.event == "midstance")

@@ -137,7 +137,8 @@ def _annotate_side(img, xy: np.ndarray, step: dict, event: str, facing: int, ind
     return f"{side} toe-off"
 
 
-def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, index: dict, kind: str) -> str:
+def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, index: dict, kind: str,
+                      follows_pelvis: bool = True) -> str:
     side = step['side']
     other = "right" if side == "left" else "left"
     hip, knee, ankle = (xy[index[f"{side}_{k}"]] for k in ("hip", "knee", "ankle"))
@@ -161,6 +162,9 @@ def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, 
         if text:
             _label(img, text[0], (centre[0] - 70, centre[1] - 16))
             return f"{side} midstance: pelvis line as measured (grey: level), {text[0]}"
+        if np.isfinite(tilt) and not follows_pelvis:
+            return (f"{side} midstance: the line gaitlab traced at the waist, which did not keep level between "
+                    f"steps and may not follow the pelvis (grey: level); judge the drop by eye")
         if np.isfinite(tilt):
             return f"{side} midstance: the pelvis line gaitlab traced (grey: level); judge the drop by eye"
         return f"{side} midstance: no waistband line could be traced in this clip; judge the drop by eye"
@@ -215,6 +219,7 @@ def key_frames(result, clean, tilt: np.ndarray | None = None, video: str | Path 
     kind = result.view.get("kind")
     facing = int(result.view.get("facing") or 0)
     swapped_note = f"; {SIDES_MAY_BE_SWAPPED}" if result.quality.get("sides_uncertain") else ""
+    follows_pelvis = (result.quality.get("pelvis") or {}).get("follows_pelvis", True)
     steps = result.steps
     plan = []
     for side in ("left", "right"):
@@ -258,7 +263,7 @@ def key_frames(result, clean, tilt: np.ndarray | None = None, video: str | Path 
             caption = _annotate_fppa(img, xy, step, KEYPOINT_INDEX)
         else:
             caption = _annotate_frontal(img, xy, step, event, float(tilt[pos]) if tilt is not None else np.nan,
-                                        KEYPOINT_INDEX, kind)
+                                        KEYPOINT_INDEX, kind, follows_pelvis)
         ok, jpeg = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 85])
         t = float(clean.time[pos])
         out.append(KeyFrame(side=side, event=event, frame=int(clean.frame[pos]), time_s=t, step=int(step['step']),
