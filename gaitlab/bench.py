@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .io.files import temp_sibling
+from .io.files import atomic_path
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[1].parent / "shared" / "videos" / "zzzhushi_male_side.mp4"
 #: Frames timed for the model's own rate.
@@ -51,14 +51,10 @@ def make_clip(source: Path, out: Path, seconds: float, height: int | None = None
     if out.is_file():
         return out
     vf = ["-vf", f"scale=-2:{height}"] if height else []
-    tmp = temp_sibling(out)  # keeps the .mp4 suffix, by which ffmpeg picks the format
-    try:
+    with atomic_path(out) as tmp:  # keeps the .mp4 suffix, by which ffmpeg picks the format
         subprocess.run([_ffmpeg(), "-v", "error", "-y", "-stream_loop", "-1", "-i", str(source), "-t", str(seconds),
                         *vf, "-an", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p",
                         str(tmp)], check=True)
-        tmp.replace(out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return out
 
 

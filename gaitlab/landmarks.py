@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import LandmarksFileError
-from .io.files import regular_file, stat_path, temp_sibling
+from .io.files import atomic_path, atomic_write, regular_file, stat_path
 from .schema import (BODY_KEYPOINTS, KEYPOINT_INDEX, KEYPOINTS, MAX_COORDINATE_PX, blazepose_arrays, blazepose_slots,
                      body_found)
 
@@ -211,8 +211,7 @@ class Landmarks:
                  "\t\t" + "\t".join(f"X{i}\tY{i}\tZ{i}" for i in range(1, k + 1)), ""]
         cells = np.where(np.isfinite(xyz), np.char.mod("%.5f", xyz), "").reshape(n, 3 * k)
         body = [f"{i + 1}\t{t:.5f}\t" + "\t".join(row) for i, (t, row) in enumerate(zip(self.time, cells))]
-        path.write_text("\n".join(lines + body) + "\n")
-        return path
+        return atomic_write(path, "\n".join(lines + body) + "\n")
 
     def to_movement(self):
         """The image landmarks as an xarray Dataset in the layout of the ``movement`` package's pose
@@ -274,12 +273,8 @@ class Landmarks:
     def to_netcdf(self, path: str | os.PathLike) -> Path:
         """Write :meth:`to_movement` as a NetCDF file (atomically), which ``movement`` and xarray read."""
         path = Path(path)
-        tmp = temp_sibling(path)
-        try:
+        with atomic_path(path) as tmp:
             self.to_movement().to_netcdf(tmp, engine="scipy")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
         return path
 
     # -- files ------------------------------------------------------------------------------
@@ -295,16 +290,11 @@ class Landmarks:
         meta[_META_KEY] = json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION,
                                       "attrs": self.attrs}, default=_json_default).encode()
         schema = first.schema.with_metadata(meta)
-        tmp = temp_sibling(path)  # its own name: two writers of one file do not collide
-        try:
-            with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-                writer.write_table(first.cast(schema))
-                for start in range(SAVE_CHUNK_FRAMES, self.n_frames, SAVE_CHUNK_FRAMES):
-                    chunk = self.select(slice(start, start + SAVE_CHUNK_FRAMES)).to_dataframe()
-                    writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_path(path) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            writer.write_table(first.cast(schema))
+            for start in range(SAVE_CHUNK_FRAMES, self.n_frames, SAVE_CHUNK_FRAMES):
+                chunk = self.select(slice(start, start + SAVE_CHUNK_FRAMES)).to_dataframe()
+                writer.write_table(pa.Table.from_pandas(chunk, schema=schema, preserve_index=False))
         return path
 
     @classmethod

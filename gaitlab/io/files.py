@@ -7,9 +7,9 @@ that land complete or not at all.
   class of the caller's input (video, landmarks, results folder...).
 * :func:`read_json` reads a small JSON document with a size limit and turns every way it can be
   malformed (bad bytes, bad syntax, nesting deep enough to exhaust the parser) into that one line.
-* :func:`atomic_write` and :func:`temp_sibling` write under a hidden temporary name in the target's
-  own folder and rename it into place only when complete, so a full disk or a killed process never
-  leaves a truncated file where a complete one was.
+* :func:`atomic_write`, :func:`atomic_path` and :func:`temp_sibling` write under a hidden temporary
+  name in the target's own folder and rename it into place only when complete, so a full disk or a
+  killed process never leaves a truncated file where a complete one was.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ import json
 import os
 import secrets
 import stat
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 #: Longest file name (one path component, in bytes) that Linux, macOS and Windows file systems allow.
 NAME_MAX = 255
@@ -150,21 +152,26 @@ def temp_sibling(path: str | os.PathLike) -> Path:
     return path.with_name(f".{stem}.tmp-{os.getpid()}-{secrets.token_hex(3)}{path.suffix}")
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temporary sibling renamed into place: ``path`` holds
-    either its old content or the complete new one, never a part."""
+@contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary sibling of ``path`` (:func:`temp_sibling`) to write to; renamed onto ``path``
+    when the block ends without an error, removed whatever happens. A writer that opens files by
+    name (a video encoder, a Parquet writer) writes through this one."""
     path = Path(path)
     tmp = temp_sibling(path)
     try:
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
+        yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         try:
-            os.unlink(tmp)
+            tmp.unlink(missing_ok=True)
         except OSError:
             pass
-        raise
-    return path
+
+
+def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` through a temporary sibling renamed into place: ``path`` holds
+    either its old content or the complete new one, never a part."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)

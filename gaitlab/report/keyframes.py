@@ -149,7 +149,8 @@ def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, 
         text = []
         if kind == "front":
             # gaitlab.analysis.FRONT_PELVIS_REASON: from the front the line at the waist is the top's hem.
-            return f"{side} midstance: from the front no pelvis line is drawn (the line at the waist is the top's hem); judge the drop by eye"
+            return (f"{side} midstance: from the front no pelvis line is drawn (the line at the waist is the "
+                    f"top's hem); judge the drop by eye")
         if np.isfinite(tilt):
             # The pelvis line as measured (waistband tilt, image orientation), through the hip centre.
             t_img = np.radians(tilt)

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..io.files import temp_sibling
+from ..io.files import atomic_path
 from .kinematics import RunnerModel
 from .params import SynthParams
 from .randomize import random_params
@@ -50,25 +50,14 @@ def render_clip(params: SynthParams, path: str | Path, *,
 
     Both files are written under temporary names of their own and renamed when complete.
     """
+    import av
+
     path = Path(path)
     model = RunnerModel(params)
     truth = compute_truth(params, model)
-    tmp = temp_sibling(path)  # its own name: two renders of one clip at once do not collide
     rate = Fraction(params.fps).limit_denominator(1001)
-    try:
-        _encode(params, model, tmp, rate, progress)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    truth_file = write_truth(truth, truth_path_for(path))
-    return path, truth_file
-
-
-def _encode(params: SynthParams, model: RunnerModel, tmp: Path, rate: Fraction,
-            progress: Callable[[int, int], None] | None) -> None:
-    import av
-
-    with av.open(str(tmp), mode="w", format="mp4") as container:
+    # A temporary name of its own: two renders of one clip at once do not collide.
+    with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = params.width, params.height
         stream.pix_fmt = "yuv420p"
@@ -85,6 +74,8 @@ def _encode(params: SynthParams, model: RunnerModel, tmp: Path, rate: Fraction,
                 progress(i + 1, params.n_frames)
         for packet in stream.encode():
             container.mux(packet)
+    truth_file = write_truth(truth, truth_path_for(path))
+    return path, truth_file
 
 
 def random_clip_name(seed: int) -> str:
