@@ -140,6 +140,43 @@ def test_values_timed_by_the_contact_wait_for_contacts_on_time_on_real_clips(mon
     assert accuracy.verdict("duty_factor", "side", "near", 60)[0]
 
 
+def test_a_difference_counts_as_printed_only_where_the_summary_prints_one(monkeypatch):
+    """The validation tables' ``shown`` for a right-minus-left row follows the summary's difference,
+    not the overall value: per-side cadence withheld means no difference printed, whatever the
+    overall cadence."""
+    from types import SimpleNamespace
+
+    from gaitlab.summary import summarize
+    from gaitlab.validation import compare
+
+    steps = pd.DataFrame({"side": ["left", "right"] * 5, "valid": True, "step_time_s": 0.35,
+                          "overstride_cm": [10.0, 12.0] * 5})
+    cadence = {"both": 171.0, "left": 165.0, "right": 177.0}
+    truth = SimpleNamespace(role=lambda side: "near" if side == "right" else "far")
+    monkeypatch.setattr(compare, "true_side_values", lambda t: {
+        "cadence_spm": {"left": 171.0, "right": 171.0, "both": 171.0},
+        "overstride_cm": {"left": 10.0, "right": 12.0}})
+
+    def rows(near_p95, far_p95):
+        _publish_side_view(monkeypatch, "overstride_cm", near_p95=near_p95, far_p95=far_p95)
+        doc = accuracy.published()
+        cad = dict(doc["figures"][0], metric="cadence_spm")
+        doc["figures"] += [dict(cad, role="both", p95_abs=0.4), dict(cad, role="near", p95_abs=12.0),
+                           dict(cad, role="far", p95_abs=13.0)]
+        monkeypatch.setattr(accuracy, "published", lambda: doc)
+        result = SimpleNamespace(steps=steps, cadence=cadence,
+                                 summary=summarize(steps, "side", cadence, 60.0, near_side="right"))
+        return compare.compare_sides(truth, result).set_index(["metric", "kind", "side"])
+
+    out = rows(near_p95=2.0, far_p95=6.0)  # the far leg's overstride withheld
+    assert out.loc[("cadence_spm", "value", "both"), "shown"]
+    assert not out.loc[("cadence_spm", "right_minus_left", "both"), "shown"]
+    assert out.loc[("cadence_spm", "right_minus_left", "both"), "withheld"].startswith("not printed")
+    assert not out.loc[("overstride_cm", "right_minus_left", "both"), "shown"]
+    assert "further from the camera" in out.loc[("overstride_cm", "right_minus_left", "both"), "withheld"]
+    assert rows(near_p95=2.0, far_p95=2.0).loc[("overstride_cm", "right_minus_left", "both"), "shown"]
+
+
 def test_a_measure_withheld_on_both_sides_cites_the_larger_error(monkeypatch):
     _publish_side_view(monkeypatch, "shank_angle_deg", near_p95=6.849, far_p95=11.33)
     from gaitlab.summary import summarize

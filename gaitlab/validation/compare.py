@@ -192,9 +192,16 @@ def compare_sides(truth: ClipTruth, result) -> pd.DataFrame:
                 continue
             r = r.iloc[0]
             shown = bool(r.measurable) and np.isfinite(value)
+            warning = r.warning
+            if kind == "right_minus_left":
+                # A difference is printed only where the summary gives one (both sides printed); where
+                # it does not, the reason is a withheld side's.
+                shown = shown and np.isfinite(pd.to_numeric(r.right_minus_left, errors="coerce"))
+                withheld = srows[srows.side.isin(SIDES) & ~srows.measurable.astype(bool)]
+                warning = withheld.warning.iloc[0] if not shown and not withheld.empty else warning
             rows.append({"metric": metric, "side": side, "role": truth.role(side) if side != "both" else "both",
                          "kind": kind, "measured": value, "truth": float(tv), "error": value - float(tv),
                          "n_steps": int(r.n_steps), "shown": shown,
-                         "withheld": "" if shown else str(r.warning or "not measured")})
+                         "withheld": "" if shown else str(warning or "not measured")})
     return pd.DataFrame(rows, columns=["metric", "side", "role", "kind", "measured", "truth", "error", "n_steps",
                                        "shown", "withheld"])
