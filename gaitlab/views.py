@@ -4,8 +4,15 @@ Rules, each a median over the frames where the person is found:
 
 * **Side or frontal.** In a frontal view the shoulders and hips span a large part of the torso's
   height; from the side they nearly overlap. ``width_ratio`` = (horizontal shoulder span + hip
-  span) / (2 * torso length); below :data:`SIDE_MAX_WIDTH_RATIO` it is a side view, above
-  :data:`FRONTAL_MIN_WIDTH_RATIO` frontal, in between oblique (refused for metrics that need a
+  span) / (2 * torso length); below :data:`SIDE_MAX_WIDTH_RATIO` it is a side view.
+* **Frontal or oblique.** How wide a body looks depends on the body as much as on the camera: a
+  slim runner seen from straight behind is as narrow as a broad one seen 40 deg off. The feet tell
+  the camera's angle whatever the build: seen from behind or in front, the legs swing toward and
+  away from the camera, so the ankles hardly move across the image relative to each other; seen
+  off-axis, their fore-aft swing shows as an image-x separation that grows with the angle.
+  ``fore_aft`` = the spread (5th to 95th percentile) of the ankles' image-x separation, in leg
+  lengths. Frontal needs ``width_ratio`` at least :data:`FRONTAL_MIN_WIDTH_RATIO` and ``fore_aft`` at
+  most :data:`FRONTAL_MAX_FORE_AFT`; everything else is oblique (refused for metrics that need a
   clean view).
 * **Rear or front.** From behind, the runner's left shoulder and hip appear on the image's left.
   BlazePose labels sides from the whole body (face included), so the image order of its left and
@@ -23,7 +30,16 @@ import numpy as np
 from .landmarks import Landmarks
 
 SIDE_MAX_WIDTH_RATIO = 0.25
-FRONTAL_MIN_WIDTH_RATIO = 0.40
+#: A frontal view's shoulders and hips span at least this share of twice the torso's length. Over
+#: 93 development runners seen from behind within 8 deg of straight (``gaitlab synth --random``,
+#: girth 0.8-1.35) the ratio was 0.39-0.67, the slimmest lowest; side views read up to 0.10, and
+#: 0.13-0.27 filmed 15-25 deg off the side.
+FRONTAL_MIN_WIDTH_RATIO = 0.30
+#: ... and the ankles' image-x separation spreads over at most this many leg lengths. On the same
+#: 93 runners it spread 0.03-0.26; runners rendered from behind with the camera turned 15, 25, 35
+#: and 45 deg off spread 0.31-0.36, 0.58-0.60, 0.80-0.81 and 0.96-0.97 (girth 0.82 and 1.2 alike).
+#: The limit lies midway between 0.26 and 0.59: up to about 20 deg off is frontal.
+FRONTAL_MAX_FORE_AFT = 0.43
 
 
 @dataclass(frozen=True)
@@ -36,6 +52,7 @@ class View:
     facing: int
     width_ratio: float
     confidence: float
+    fore_aft: float = float("nan")
 
     @property
     def near_side(self) -> str | None:
@@ -55,7 +72,9 @@ class View:
 
     @classmethod
     def from_dict(cls, d: dict) -> "View":
-        return cls(d["kind"], int(d["facing"]), float(d["width_ratio"]), float(d["confidence"]))
+        fore_aft = d.get("fore_aft")
+        return cls(d["kind"], int(d["facing"]), float(d["width_ratio"]), float(d["confidence"]),
+                   float("nan") if fore_aft is None else float(fore_aft))
 
 
 def _median(x) -> float:
@@ -82,10 +101,11 @@ def detect_view(lm: Landmarks) -> View:
     torso = np.linalg.norm(0.5 * (ls + rs) - 0.5 * (lh + rh), axis=1)
     span = np.abs(ls[:, 0] - rs[:, 0]) + np.abs(lh[:, 0] - rh[:, 0])
     ratio = _median(span / np.maximum(2 * torso, 1e-6))
-    if ratio >= FRONTAL_MIN_WIDTH_RATIO:
+    fore_aft = ankle_fore_aft(lm)
+    if ratio >= FRONTAL_MIN_WIDTH_RATIO and fore_aft <= FRONTAL_MAX_FORE_AFT:
         agree = float(np.mean(label_order(lm)[det] > 0))
         kind = "rear" if agree >= 0.5 else "front"
-        return View(kind, 0, ratio, max(agree, 1 - agree))
+        return View(kind, 0, ratio, max(agree, 1 - agree), fore_aft)
     if ratio <= SIDE_MAX_WIDTH_RATIO:
         toe = 0.5 * (lm.xy("left_foot_index") + lm.xy("right_foot_index"))[det, 0]
         heel = 0.5 * (lm.xy("left_heel") + lm.xy("right_heel"))[det, 0]
@@ -95,5 +115,26 @@ def detect_view(lm: Landmarks) -> View:
         right = float(np.mean(vote > 0))
         left = float(np.mean(vote < 0))
         facing = 1 if right >= left else -1
-        return View("side", facing, ratio, max(right, left))
-    return View("oblique", 0, ratio, 0.0)
+        return View("side", facing, ratio, max(right, left), fore_aft)
+    return View("oblique", 0, ratio, 0.0, fore_aft)
+
+
+def ankle_fore_aft(lm: Landmarks) -> float:
+    """The spread (5th to 95th percentile over the frames where the runner is found) of the ankles'
+    image-x separation, in leg lengths (:func:`gaitlab.preprocess.leg_length_px`): near 0 seen from
+    straight behind or in front, about 1 or more from the side (NaN where unknown)."""
+    from .preprocess import leg_length_px
+
+    det = lm.detected
+    if not det.any():
+        return float("nan")
+    leg = leg_length_px(lm)[det]
+    sep = (lm.xy("left_ankle")[det, 0] - lm.xy("right_ankle")[det, 0]) / np.where(leg > 0, leg, np.nan)
+    # A frame whose labels the pose model mirrored (shoulders and hips in the other order) has its
+    # ankles' labels mirrored too: its separation is turned back.
+    sep = np.where(label_order(lm)[det] < 0, -sep, sep)
+    sep = sep[np.isfinite(sep)]
+    if sep.size < 2:
+        return float("nan")
+    lo, hi = np.percentile(sep, [5, 95])
+    return float(hi - lo)

@@ -454,3 +454,54 @@ def test_no_value_is_given_per_side_when_behind_or_in_front_is_uncertain():
     assert list(out.warning[:2]) == ["left and right may be swapped", "not printed: its own reason"]
     assert out.measurable[2] and out["median"][2] == 6.5
     assert np.isnan(out.right_minus_left[2]) and not out.exceeds_sdd[2]
+
+
+def test_a_slim_runner_seen_from_straight_behind_is_analysed_not_refused_as_oblique(synthetic):
+    """A slim runner (girth 0.88) filmed from straight behind by a low camera looks no wider than a
+    broad runner filmed 35 deg off (shoulders and hips spanning 0.38-0.40 of twice the torso, which
+    the width rule alone called oblique in ``gaitlab validate``); the ankles, which hardly move
+    across the image, say the camera is straight behind."""
+    import dataclasses
+
+    from gaitlab.config import RunnerInfo
+    from gaitlab.synth.randomize import random_params
+    from gaitlab.views import FRONTAL_MAX_FORE_AFT, detect_view
+
+    runner = random_params(1436)
+    params = {f.name: getattr(runner, f.name) for f in dataclasses.fields(runner)}
+    params.update(duration_s=3.0, supersample=1)  # its own 120 fps, 854x480
+    _, truth, lm = synthetic("random1436_rear_3s", **params)
+    view = detect_view(lm)
+    print(f"seed 1436 from behind: width ratio {view.width_ratio:.3f}, ankles' fore-aft {view.fore_aft:.3f}")
+    assert runner.view == "rear" and abs(runner.camera_yaw_deg) < 1
+    _, _, off_axis = synthetic("rear_yaw35_broad", **OFF_AXIS_BROAD, camera_yaw_deg=35.0)
+    assert view.width_ratio < detect_view(off_axis).width_ratio  # width alone cannot tell them apart
+    assert view.fore_aft <= FRONTAL_MAX_FORE_AFT and view.kind in ("rear", "front")
+    result = analyze_landmarks(lm, RunnerInfo(height_m=runner.height_m))
+    assert abs(result.cadence["both"] - truth["params"]["cadence_spm"]) <= 1.0
+
+
+#: A broad runner seen from behind (the camera then turned off-axis by each test).
+OFF_AXIS_BROAD = dict(view="rear", girth=1.2, camera_height_m=1.1, duration_s=3.0, seed=7011)
+
+
+@pytest.mark.parametrize("yaw", [0.0, 35.0])
+def test_a_camera_well_off_the_runners_back_is_refused_as_oblique(synthetic, yaw):
+    """A broad runner (girth 1.2) looks as wide from 35 deg off as a slim one from straight behind,
+    so the width rule alone took the view for a rear one and measured frontal angles on it. The
+    ankles' fore-aft swing, which shows across the image off-axis, refuses it."""
+    from gaitlab.config import RunnerInfo
+    from gaitlab.errors import AnalysisError
+    from gaitlab.views import FRONTAL_MIN_WIDTH_RATIO, detect_view
+
+    _, truth, lm = synthetic(f"rear_yaw{yaw:.0f}_broad", **OFF_AXIS_BROAD, camera_yaw_deg=yaw)
+    view = detect_view(lm)
+    print(f"rear, camera {yaw:.0f} deg off: width ratio {view.width_ratio:.3f}, ankles' fore-aft {view.fore_aft:.3f}")
+    assert view.width_ratio >= max(FRONTAL_MIN_WIDTH_RATIO, 0.40)  # wide enough for the width rule
+    if yaw == 0.0:
+        assert view.kind == "rear"
+        analyze_landmarks(lm, RunnerInfo(height_m=1.75))
+    else:
+        assert view.kind == "oblique"
+        with pytest.raises(AnalysisError, match="films the runner at an angle"):
+            analyze_landmarks(lm, RunnerInfo(height_m=1.75))
