@@ -143,14 +143,14 @@ def _annotate_frontal(img, xy: np.ndarray, step: dict, event: str, tilt: float, 
     other = "right" if side == "left" else "left"
     hip, knee, ankle = (xy[index[f"{side}_{k}"]] for k in ("hip", "knee", "ankle"))
     other_hip = xy[index[f"{other}_hip"]]
+    if event == "midstance" and kind == "front":
+        # gaitlab.analysis.FRONT_PELVIS_REASON: from the front the line at the waist is the top's hem.
+        return (f"{side} midstance: from the front no pelvis line is drawn (the line at the waist is the "
+                f"top's hem); judge the drop by eye")
     if event == "midstance":
         centre = 0.5 * (hip + other_hip)
         half = 0.9 * np.linalg.norm(hip - other_hip)
         text = []
-        if kind == "front":
-            # gaitlab.analysis.FRONT_PELVIS_REASON: from the front the line at the waist is the top's hem.
-            return (f"{side} midstance: from the front no pelvis line is drawn (the line at the waist is the "
-                    f"top's hem); judge the drop by eye")
         if np.isfinite(tilt):
             # The pelvis line as measured (waistband tilt, image orientation), through the hip centre.
             t_img = np.radians(tilt)

@@ -198,7 +198,8 @@ def compare_sides(truth: ClipTruth, result) -> pd.DataFrame:
                 # it does not, the reason is a withheld side's.
                 shown = shown and np.isfinite(pd.to_numeric(r.right_minus_left, errors="coerce"))
                 withheld = srows[srows.side.isin(SIDES) & ~srows.measurable.astype(bool)]
-                warning = withheld.warning.iloc[0] if not shown and not withheld.empty else warning
+                if not shown and not withheld.empty:
+                    warning = withheld.warning.iloc[0]
             rows.append({"metric": metric, "side": side, "role": truth.role(side) if side != "both" else "both",
                          "kind": kind, "measured": value, "truth": float(tv), "error": value - float(tv),
                          "n_steps": int(r.n_steps), "shown": shown,
