@@ -258,10 +258,12 @@ def _per_side(value: str, name: str):
 @click.option("--random-view", type=click.Choice(["side_left", "side_right", "rear", "front"]), default=None,
               help="With --random: only the runners whose drawn camera is this view (the first N such seeds "
                    "from SEED), for a set of one view.")
+@click.option("--random-fps", type=click.Choice(["30", "60", "120", "240"]), default=None,
+              help="With --random: film every runner at this frame rate instead of the drawn one (30/60/120).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes for --random (default: one per core).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing clip of the same name.")
 def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot_angle, trunk_lean, height_m,
-          roll, distance, resolution, fps, duration, seed, n_random, random_view, workers, overwrite):
+          roll, distance, resolution, fps, duration, seed, n_random, random_view, random_fps, workers, overwrite):
     """Render a synthetic treadmill runner with exact ground truth (mp4 + truth JSON)."""
     from pathlib import Path
 
@@ -278,6 +280,7 @@ def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot
         with tqdm(total=n_random, desc="render", unit="clip", file=sys.stderr,
                   disable=not sys.stderr.isatty(), leave=False) as bar:
             videos = render_random_set(out, seeds, workers=workers,
+                                       fps=float(random_fps) if random_fps else None,
                                        progress=lambda done, total: bar.update(done - bar.n))
         click.echo(f"{len(videos)} clips with truth in {out} (seeds {', '.join(map(str, seeds))})")
         return

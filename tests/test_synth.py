@@ -140,3 +140,16 @@ def test_a_randomised_set_of_one_view_takes_the_next_seeds_drawn_with_that_view(
     assert all(random_params(s).view == "rear" for s in seeds)
     skipped = set(range(seeds[0], seeds[-1])) - set(seeds)
     assert skipped and all(random_params(s).view != "rear" for s in skipped)  # none passed over
+
+
+def test_a_randomised_runner_can_be_filmed_again_at_another_frame_rate():
+    from dataclasses import replace
+
+    from gaitlab.synth import random_clip_name
+    from gaitlab.synth.randomize import random_params
+
+    drawn = random_params(1906)
+    fast = random_params(1906, fps=240)
+    assert drawn.fps != 240 and fast.fps == 240
+    assert replace(fast, fps=drawn.fps) == drawn  # the same runner, room and camera otherwise
+    assert "_240fps_" in random_clip_name(1906, 240) and "_240fps_" not in random_clip_name(1906)

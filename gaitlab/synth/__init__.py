@@ -78,24 +78,24 @@ def render_clip(params: SynthParams, path: str | Path, *,
     return path, truth_file
 
 
-def random_clip_name(seed: int) -> str:
+def random_clip_name(seed: int, fps: float | None = None) -> str:
     from .randomize import describe
 
-    return f"r{seed:05d}_{describe(random_params(seed))}"
+    return f"r{seed:05d}_{describe(random_params(seed, fps))}"
 
 
-def _render_seed(folder: str, seed: int) -> str:
-    video = Path(folder) / f"{random_clip_name(seed)}.mp4"
+def _render_seed(folder: str, seed: int, fps: float | None = None) -> str:
+    video = Path(folder) / f"{random_clip_name(seed, fps)}.mp4"
     if not (video.is_file() and truth_path_for(video).is_file()):
-        render_clip(random_params(seed), video)
+        render_clip(random_params(seed, fps), video)
     return str(video)
 
 
-def render_random_set(folder: str | Path, seeds, *, workers: int | None = None,
+def render_random_set(folder: str | Path, seeds, *, workers: int | None = None, fps: float | None = None,
                       progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """Render the randomised runners of ``seeds`` (:func:`~gaitlab.synth.randomize.random_params`)
-    into ``folder``, one process per worker (default: one per core); clips already there are kept,
-    so an interrupted set can be completed. Returns the videos in seed order."""
+    """Render the randomised runners of ``seeds`` (:func:`~gaitlab.synth.randomize.random_params`,
+    at ``fps`` where given) into ``folder``, one process per worker (default: one per core); clips
+    already there are kept, so an interrupted set can be completed. Returns the videos in seed order."""
     import os
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
@@ -105,7 +105,7 @@ def render_random_set(folder: str | Path, seeds, *, workers: int | None = None,
     workers = max(1, min(workers or os.cpu_count() or 1, len(seeds)))
     out: dict[int, Path] = {}
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_render_seed, str(folder), s): s for s in seeds}
+        futures = {pool.submit(_render_seed, str(folder), s, fps): s for s in seeds}
         for k, f in enumerate(as_completed(futures), 1):
             out[futures[f]] = Path(f.result())
             if progress is not None:

@@ -14,7 +14,8 @@ every machine (numpy's PCG64 generator). What varies, and over which ranges:
 * **Camera**: view (side facing either way, rear, front), distance (the runner fills 1/1.9 to 1/1.2
   of the frame height), height 0.5-1.4 m (knee to chest), yaw off the ideal view up to 8 deg, roll up
   to 5 deg, vertical field of view 38-62 deg, resolution 480p to 1080p in landscape and portrait,
-  30/60/120 fps (4.5-6 s; 3.5-4.5 s at 120 fps: 12-20 steps), H.264 quality, sensor noise and blur.
+  30/60/120 fps (4.5-6 s; 3.5-4.5 s at 120 fps: 12-20 steps; any runner can be filmed again at 240 fps,
+  :func:`random_params` ``fps``), H.264 quality, sensor noise and blur.
 * **Running**: cadence 150-195 steps/min, speed 2.3-4.2 m/s, duty factor (through knee flexion at
   toe-off), overstride 0-25 cm per side (sometimes asymmetric), foot strike (rearfoot, midfoot,
   forefoot), knee flexion at contact, pelvic drop 0-12 deg per side, knee valgus 0-15 deg per side,
@@ -165,13 +166,17 @@ def _camera(rng, stature: float) -> dict:
             "blur_sigma": round(float(rng.uniform(0, 0.8)), 2)}
 
 
-def random_params(seed: int) -> SynthParams:
-    """One feasible randomised runner and camera for ``seed`` (see the module docstring)."""
+def random_params(seed: int, fps: float | None = None) -> SynthParams:
+    """One feasible randomised runner and camera for ``seed`` (see the module docstring). ``fps``
+    films the same runner at another frame rate (30-240; everything else as drawn, so a set can be
+    rendered again at a rate the draw does not give, such as a phone's 240 fps slow-motion mode)."""
     rng = np.random.default_rng([int(seed), 0x6A17])
     body = _body(rng)
     colours, appearance = _look(rng)
     lighting = _room(rng, colours)
     camera = _camera(rng, body["height_m"])
+    if fps is not None:
+        camera["fps"] = float(fps)
     for _ in range(200):
         params = SynthParams(**body, **camera, **_gait(rng), colours=colours, appearance=appearance,
                              lighting=lighting, seed=int(seed), supersample=1)
