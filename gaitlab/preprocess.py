@@ -21,6 +21,15 @@ SWAP_GROUPS = {
 MOTION_SCALE_LEG_PER_S = 4.0
 #: Cost of keeping a group's labels swapped in one frame, so that ambiguity resolves to "as is".
 SWAP_PRIOR = 0.5
+#: Above this frame rate the swap path is chosen on every n-th frame, at about this rate (every
+#: second frame at 120 fps, every fourth at 240), and each frame between takes the labels nearer
+#: the repaired path. BlazePose moves swapped labels over to the other leg across some 20 ms: at
+#: 30-60 fps the motion cost sees that as a jump, at 240 fps as a slide of several small steps,
+#: which cost less than any swap. On 14 dev side runners rendered at 240 fps, feet left swapped
+#: through contact put 4 contacts on the wrong leg and made 5 stances read 80-110 deg of knee
+#: flexion; chosen at 60 fps, none. (At 120 fps, one frame in two, 8 dev runners changed little
+#: either way; at 240 fps one frame in two did not undo the slide.)
+SWAP_CHAIN_FPS_MAX = 60.0
 
 
 def _log(lm: Landmarks, entry: dict) -> dict:
@@ -57,6 +66,65 @@ def _viterbi_two_states(unary: np.ndarray, trans: np.ndarray) -> np.ndarray:
     return path
 
 
+def _swap_path(image: np.ndarray, time: np.ndarray, idx: np.ndarray, scale: float, parts: tuple, parent: str,
+               every: int = 1) -> np.ndarray:
+    """The two-state path (0: labels as given, 1: swapped) of one group of keypoints over the
+    frames ``idx`` (see :func:`repair_leg_swaps` for the costs). With ``every`` > 1 the path is
+    chosen on every ``every``-th frame (and the last); each frame between takes the state that puts
+    the group's points nearer the repaired positions interpolated from those frames."""
+    li = [KEYPOINT_INDEX[f"left_{p}"] for p in parts]
+    ri = [KEYPOINT_INDEX[f"right_{p}"] for p in parts]
+    if every > 1 and idx.size > 2:
+        anchors = np.unique(np.append(np.arange(0, idx.size, every), idx.size - 1))
+        on_anchors = _swap_path(image, time, idx[anchors], scale, parts, parent)
+        L = image[idx][:, li, :2].astype(float)
+        R = image[idx][:, ri, :2].astype(float)
+        swapped = on_anchors.astype(bool)[:, None, None]
+        fixed_l = np.where(swapped, R[anchors], L[anchors])
+        fixed_r = np.where(swapped, L[anchors], R[anchors])
+        pos = np.interp(np.arange(idx.size), anchors, np.arange(anchors.size))
+        i0 = np.minimum(np.floor(pos).astype(int), anchors.size - 2)
+        w = (pos - i0)[:, None, None]
+        want_l = (1 - w) * fixed_l[i0] + w * fixed_l[i0 + 1]
+        want_r = (1 - w) * fixed_r[i0] + w * fixed_r[i0 + 1]
+        as_given = np.sum((L - want_l) ** 2 + (R - want_r) ** 2, axis=(1, 2))
+        crossed = np.sum((R - want_l) ** 2 + (L - want_r) ** 2, axis=(1, 2))
+        path = (crossed < as_given).astype(np.int8)
+        path[anchors] = on_anchors
+        return path
+    pl, pr = KEYPOINT_INDEX[f"left_{parent}"], KEYPOINT_INDEX[f"right_{parent}"]
+    dt = np.diff(time[idx])
+    dt = np.concatenate([[np.median(dt) if dt.size else 1 / 30], dt])
+    sigma = np.maximum(MOTION_SCALE_LEG_PER_S * scale * dt, 1.0)
+    L = image[idx][:, li, :2].astype(float)
+    R = image[idx][:, ri, :2].astype(float)
+    PL = image[idx][:, pl, :2].astype(float)
+    PR = image[idx][:, pr, :2].astype(float)
+    # Unary: segment length to the parent, as given (state 0) and swapped (state 1).
+    seg_l0 = np.linalg.norm(L[:, 0] - PL, axis=1)
+    seg_r0 = np.linalg.norm(R[:, 0] - PR, axis=1)
+    seg_l1 = np.linalg.norm(R[:, 0] - PL, axis=1)
+    seg_r1 = np.linalg.norm(L[:, 0] - PR, axis=1)
+    ref = np.median(np.concatenate([seg_l0, seg_r0]))
+    tol = 0.15 * max(ref, 1.0)
+
+    def length_cost(a, b):  # bounded, so one bad frame cannot outweigh the motion evidence
+        return np.minimum(((a - ref) ** 2 + (b - ref) ** 2) / tol ** 2, 4.0)
+
+    unary = np.stack([length_cost(seg_l0, seg_r0), length_cost(seg_l1, seg_r1) + SWAP_PRIOR], axis=1)
+    # Transition: displacement between consecutive frames of the chain for each state pair.
+    states = [(L, R), (R, L)]
+    trans = np.zeros((idx.size, 2, 2))
+    for a in (0, 1):
+        for b in (0, 1):
+            prev_l, prev_r = states[a]
+            cur_l, cur_r = states[b]
+            d = (np.sum((cur_l[1:] - prev_l[:-1]) ** 2, axis=(1, 2))
+                 + np.sum((cur_r[1:] - prev_r[:-1]) ** 2, axis=(1, 2)))
+            trans[1:, a, b] = d / (len(parts) * sigma[1:] ** 2)
+    return _viterbi_two_states(unary, trans)
+
+
 def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
     """Find frames where BlazePose swapped the left and right knee or foot labels, and swap them back.
 
@@ -69,6 +137,10 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
     * the change of the segment length to the group's parent point (thigh for knees, shank for
       feet) from its median, relative to 15 % of that median, squared and capped at 4;
     * :data:`SWAP_PRIOR` per swapped frame, so ambiguous frames (crossing legs) stay as given.
+
+    Above :data:`SWAP_CHAIN_FPS_MAX` the path is chosen on every n-th frame, at about that rate, so
+    that a swap BlazePose spreads over several frames is still one step of the path. The knees are
+    repaired first, and the feet are judged against the repaired knees.
 
     Only side views are repaired (``view`` from :func:`gaitlab.views.detect_view`, detected when not
     given): there the legs cross in the image at every step. In rear and front views they do not,
@@ -93,44 +165,15 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
     vis = lm.visibility.copy()
     pres = lm.presence.copy()
     scale = _leg_scale_px(lm)
-    dt = np.diff(lm.time[idx])
-    dt = np.concatenate([[np.median(dt) if dt.size else 1 / 30], dt])
-    sigma = np.maximum(MOTION_SCALE_LEG_PER_S * scale * dt, 1.0)
+    step = float(np.median(np.diff(lm.time[idx])))
+    every = max(1, int(round(1 / (SWAP_CHAIN_FPS_MAX * step)))) if step > 0 else 1
     log = {"step": "repair_leg_swaps", "groups": {}}
     for group, (parts, parent) in SWAP_GROUPS.items():
-        li = [KEYPOINT_INDEX[f"left_{p}"] for p in parts]
-        ri = [KEYPOINT_INDEX[f"right_{p}"] for p in parts]
-        pl, pr = KEYPOINT_INDEX[f"left_{parent}"], KEYPOINT_INDEX[f"right_{parent}"]
-        L = image[idx][:, li, :2].astype(float)
-        R = image[idx][:, ri, :2].astype(float)
-        PL = image[idx][:, pl, :2].astype(float)
-        PR = image[idx][:, pr, :2].astype(float)
-        # Unary: segment length to the parent, as given (state 0) and swapped (state 1).
-        seg_l0 = np.linalg.norm(L[:, 0] - PL, axis=1)
-        seg_r0 = np.linalg.norm(R[:, 0] - PR, axis=1)
-        seg_l1 = np.linalg.norm(R[:, 0] - PL, axis=1)
-        seg_r1 = np.linalg.norm(L[:, 0] - PR, axis=1)
-        ref = np.median(np.concatenate([seg_l0, seg_r0]))
-        tol = 0.15 * max(ref, 1.0)
-        def length_cost(a, b):  # bounded, so one bad frame cannot outweigh the motion evidence
-            return np.minimum(((a - ref) ** 2 + (b - ref) ** 2) / tol ** 2, 4.0)
-
-        unary = np.stack([length_cost(seg_l0, seg_r0), length_cost(seg_l1, seg_r1) + SWAP_PRIOR], axis=1)
-        # Transition: displacement between consecutive detected frames for each state pair.
-        states = [(L, R), (R, L)]
-        trans = np.zeros((idx.size, 2, 2))
-        for a in (0, 1):
-            for b in (0, 1):
-                prev_l, prev_r = states[a]
-                cur_l, cur_r = states[b]
-                d = (np.sum((cur_l[1:] - prev_l[:-1]) ** 2, axis=(1, 2))
-                     + np.sum((cur_r[1:] - prev_r[:-1]) ** 2, axis=(1, 2)))
-                trans[1:, a, b] = d / (len(parts) * sigma[1:] ** 2)
-        path = _viterbi_two_states(unary, trans)
+        path = _swap_path(image, lm.time, idx, scale, parts, parent, every=every)
         swap_frames = idx[path == 1]
         if swap_frames.size:
-            cols_l = np.array(li)
-            cols_r = np.array(ri)
+            cols_l = np.array([KEYPOINT_INDEX[f"left_{p}"] for p in parts])
+            cols_r = np.array([KEYPOINT_INDEX[f"right_{p}"] for p in parts])
             for arr in (image, world, vis, pres):
                 a_l = arr[swap_frames][:, cols_l].copy()
                 a_r = arr[swap_frames][:, cols_r].copy()

@@ -153,3 +153,56 @@ def test_a_randomised_runner_can_be_filmed_again_at_another_frame_rate():
     assert drawn.fps != 240 and fast.fps == 240
     assert replace(fast, fps=drawn.fps) == drawn  # the same runner, room and camera otherwise
     assert "_240fps_" in random_clip_name(1906, 240) and "_240fps_" not in random_clip_name(1906)
+
+
+def _landmarks_from_truth(truth: dict, fps: float) -> Landmarks:
+    """Landmarks placed exactly on a rendered runner's true joints (every other keypoint on the hip)."""
+    from gaitlab.schema import KEYPOINT_INDEX, KEYPOINTS
+
+    j = {k: np.asarray(v, float) for k, v in truth["frames"]["joints_2d"].items()}
+    n = len(j["left_hip"])
+    image = np.repeat(((j["left_hip"] + j["right_hip"]) / 2)[:, None, :], len(KEYPOINTS), axis=1)
+    names = {"heel": "heel", "toe": "foot_index", "hip": "hip", "knee": "knee", "ankle": "ankle",
+             "shoulder": "shoulder", "elbow": "elbow", "wrist": "wrist"}
+    for key, xy in j.items():
+        side, part = key.split("_", 1)
+        image[:, KEYPOINT_INDEX[f"{side}_{names[part]}"]] = xy
+    image = np.concatenate([image, np.zeros((n, len(KEYPOINTS), 1))], axis=2).astype(np.float32)
+    ones = np.ones((n, len(KEYPOINTS)), np.float32)
+    return Landmarks(frame=np.arange(n), time=np.arange(n) / fps, image=image, world=np.zeros_like(image),
+                     visibility=ones, presence=ones, attrs={})
+
+
+def test_feet_labels_that_slide_over_to_the_other_leg_at_240_fps_are_swapped_back(monkeypatch):
+    """BlazePose moves swapped foot labels over to the other leg across some 20 ms: five frames at
+    240 fps. Such a slide, held for 15 frames around a contact, is found and undone."""
+    import gaitlab.preprocess as pre
+    from gaitlab.schema import KEYPOINT_INDEX
+    from gaitlab.views import View
+
+    fps = 240.0
+    truth = compute_truth(SynthParams(fps=fps, duration_s=1.2, view="side_left"))
+    clean = _landmarks_from_truth(truth, fps)
+    ic = next(e["frame"] for e in truth["events"] if e["event"] == "initial_contact" and e["frame"] > 40)
+    feet = [KEYPOINT_INDEX[f"{s}_{p}"] for p in ("ankle", "heel", "foot_index") for s in ("left", "right")]
+    left, right = feet[0::2], feet[1::2]
+    image = clean.image.copy()
+    frames = np.arange(ic - 12, ic + 13)
+    # 0 -> 1 over five frames, held, 1 -> 0 over five frames: the share of the other foot's position.
+    share = np.clip(np.minimum(np.arange(frames.size) + 1, frames.size - np.arange(frames.size)) / 6, 0, 1)
+    a, b = clean.image[frames][:, left], clean.image[frames][:, right]
+    w = share[:, None, None]
+    image[frames[:, None], left] = (1 - w) * a + w * b
+    image[frames[:, None], right] = (1 - w) * b + w * a
+    raw = clean.replace(image=image)
+    side = View(kind="side", facing=-1, width_ratio=0.1, confidence=1.0)
+    held = frames[share == 1]
+    ankle = KEYPOINT_INDEX["left_ankle"]
+
+    def error_px(lm):  # the left ankle's distance from the true left ankle, while the swap is held
+        return float(np.max(np.linalg.norm(lm.image[held, ankle, :2] - clean.image[held, ankle, :2], axis=1)))
+
+    assert error_px(raw) > 20
+    assert error_px(repair_leg_swaps(raw, side)) < 1.0
+    monkeypatch.setattr(pre, "SWAP_CHAIN_FPS_MAX", 1e6)  # the path chosen on every frame: the slide stays
+    assert error_px(repair_leg_swaps(raw, side)) > 20
