@@ -135,9 +135,13 @@ def test_values_timed_by_the_contact_wait_for_contacts_on_time_on_real_clips(mon
     shown, fig, why = accuracy.verdict("duty_factor", "side", "near", 60)
     assert not shown and fig["p95_abs"] == 0.03 and "contacts came 71 ms early" in why
     assert accuracy.verdict("peak_knee_flexion_deg", "side", "near", 60)[0]  # not timed by the contact
+    row = next(line for line in accuracy.readme_table().splitlines() if line.startswith("| Duty factor | side | near"))
+    assert row.endswith("| no |")  # the README's table says so too
     on_time = dict(real, bias_ms=-10.0, bias_frames=-0.3)
     monkeypatch.setattr(accuracy, "published", lambda: dict(doc, real_events=[on_time]))
     assert accuracy.verdict("duty_factor", "side", "near", 60)[0]
+    row = next(line for line in accuracy.readme_table().splitlines() if line.startswith("| Duty factor | side | near"))
+    assert row.endswith("| yes |")
 
 
 def test_a_difference_counts_as_printed_only_where_the_summary_prints_one(monkeypatch):
