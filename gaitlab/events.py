@@ -13,8 +13,9 @@ Side view (:func:`detect_events_side`)
        the three steadiest leg keypoints; the foot keypoints are the ones BlazePose confuses when
        the legs cross, right around contact. The heel path methods reviewed by Fellin et al. 2010
        (J Sci Med Sport 13:646) err 22-25 ms.
-       Measured (``gaitlab validate``, 68 side clips no constant was tuned on): 72 % of the near
-       leg's contacts and 69 % of the far leg's within one frame, bias -2 and +3 ms. How well it
+       Measured (``gaitlab validate``, 80 side clips no constant was tuned on): bias -1 ms (near
+       leg) and +3 ms (far leg), median error 8 and 9 ms; within one frame 74 % and 72 % at 50-90
+       fps, 67 % and 61 % over 30-240 fps (at 240 fps a frame is 4 ms: 34 % and 12 %). How well it
        holds depends on how the runner moves, since the knee's straightest moment is not the foot
        touching down: on gaitlab's rendered runners the two coincide (bias within 6 ms per set),
        on the independent renderer's runners (``../shared/validation``) contacts come 24-35 ms
