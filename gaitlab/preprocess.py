@@ -29,7 +29,7 @@ SWAP_PRIOR = 0.5
 #: through contact put 4 contacts on the wrong leg and made 5 stances read 80-110 deg of knee
 #: flexion; chosen at 60 fps, none. (At 120 fps, one frame in two, 8 dev runners changed little
 #: either way; at 240 fps one frame in two did not undo the slide.)
-SWAP_CHAIN_FPS_MAX = 60.0
+SWAP_PATH_MAX_FPS = 60.0
 
 
 def _log(lm: Landmarks, entry: dict) -> dict:
@@ -112,7 +112,7 @@ def _swap_path(image: np.ndarray, time: np.ndarray, idx: np.ndarray, scale: floa
         return np.minimum(((a - ref) ** 2 + (b - ref) ** 2) / tol ** 2, 4.0)
 
     unary = np.stack([length_cost(seg_l0, seg_r0), length_cost(seg_l1, seg_r1) + SWAP_PRIOR], axis=1)
-    # Transition: displacement between consecutive frames of the chain for each state pair.
+    # Transition: displacement between consecutive frames of idx for each state pair.
     states = [(L, R), (R, L)]
     trans = np.zeros((idx.size, 2, 2))
     for a in (0, 1):
@@ -138,7 +138,7 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
       feet) from its median, relative to 15 % of that median, squared and capped at 4;
     * :data:`SWAP_PRIOR` per swapped frame, so ambiguous frames (crossing legs) stay as given.
 
-    Above :data:`SWAP_CHAIN_FPS_MAX` the path is chosen on every n-th frame, at about that rate, so
+    Above :data:`SWAP_PATH_MAX_FPS` the path is chosen on every n-th frame, at about that rate, so
     that a swap BlazePose spreads over several frames is still one step of the path. The knees are
     repaired first, and the feet are judged against the repaired knees.
 
@@ -166,7 +166,7 @@ def repair_leg_swaps(lm: Landmarks, view=None) -> Landmarks:
     pres = lm.presence.copy()
     scale = _leg_scale_px(lm)
     step = float(np.median(np.diff(lm.time[idx])))
-    every = max(1, int(round(1 / (SWAP_CHAIN_FPS_MAX * step)))) if step > 0 else 1
+    every = max(1, int(round(1 / (SWAP_PATH_MAX_FPS * step)))) if step > 0 else 1
     log = {"step": "repair_leg_swaps", "groups": {}}
     for group, (parts, parent) in SWAP_GROUPS.items():
         path = _swap_path(image, lm.time, idx, scale, parts, parent, every=every)

@@ -204,5 +204,5 @@ def test_feet_labels_that_slide_over_to_the_other_leg_at_240_fps_are_swapped_bac
 
     assert error_px(raw) > 20
     assert error_px(repair_leg_swaps(raw, side)) < 1.0
-    monkeypatch.setattr(pre, "SWAP_CHAIN_FPS_MAX", 1e6)  # the path chosen on every frame: the slide stays
+    monkeypatch.setattr(pre, "SWAP_PATH_MAX_FPS", 1e6)  # the path chosen on every frame: the slide stays
     assert error_px(repair_leg_swaps(raw, side)) > 20
