@@ -158,15 +158,14 @@ def test_a_randomised_runner_can_be_filmed_again_at_another_frame_rate():
 def _landmarks_from_truth(truth: dict, fps: float) -> Landmarks:
     """Landmarks placed exactly on a rendered runner's true joints (every other keypoint on the hip)."""
     from gaitlab.schema import KEYPOINT_INDEX, KEYPOINTS
+    from gaitlab.validation.agreement import TRUTH_TO_BLAZEPOSE
 
     j = {k: np.asarray(v, float) for k, v in truth["frames"]["joints_2d"].items()}
     n = len(j["left_hip"])
     image = np.repeat(((j["left_hip"] + j["right_hip"]) / 2)[:, None, :], len(KEYPOINTS), axis=1)
-    names = {"heel": "heel", "toe": "foot_index", "hip": "hip", "knee": "knee", "ankle": "ankle",
-             "shoulder": "shoulder", "elbow": "elbow", "wrist": "wrist"}
     for key, xy in j.items():
         side, part = key.split("_", 1)
-        image[:, KEYPOINT_INDEX[f"{side}_{names[part]}"]] = xy
+        image[:, KEYPOINT_INDEX[f"{side}_{TRUTH_TO_BLAZEPOSE[part]}"]] = xy
     image = np.concatenate([image, np.zeros((n, len(KEYPOINTS), 1))], axis=2).astype(np.float32)
     ones = np.ones((n, len(KEYPOINTS)), np.float32)
     return Landmarks(frame=np.arange(n), time=np.arange(n) / fps, image=image, world=np.zeros_like(image),
