@@ -190,6 +190,26 @@ def test_frames_where_the_line_fits_far_fewer_columns_than_usual_are_not_read():
     assert info["measurable"] and info["tracked_fraction"] == 1.0
 
 
+def test_a_sharp_drop_peak_at_30_fps_is_kept_while_a_one_frame_spike_at_60_fps_is_removed():
+    # At 30 frames/s a 12 deg drop rises and falls within three frames (1.1, -5.0, -6.8, -1.3 deg,
+    # level 3): the running median over 3 frames would put its deepest frame at -5.0.
+    rear = View("rear", 0, 0.5, 1.0)
+    stride = np.array([3.3, 3.1, 1.1, -5.0, -6.8, -1.3, 0.6, 3.2, 3.4, 4.0, 5.0, 6.1, 5.7, 4.4, 3.3, 3.3, 3.3, 3.3, 3.3, 3.3])
+    tilt = np.tile(stride, 12)
+    read, info = pelvis_tilt_signal(_waistband_landmarks(tilt, np.full(tilt.size, 0.69), fps=30.0), rear)
+    assert info["measurable"] and np.nanmin(read) == pytest.approx(-6.8, abs=1e-5)
+    # At 60 frames/s a drop of that size spans twice the frames, and a line that jumps to another
+    # edge for one frame in flight (8 deg off) is put back to its neighbours.
+    frames = np.arange(480)
+    phase = (frames % 40) / 8.0  # a stance of 8 frames in every 40
+    tilt = 3.0 - 10.0 * np.where(phase < 1.0, np.sin(np.pi * phase) ** 2, 0.0)
+    glitch = tilt.copy()
+    glitch[25] += 8.0
+    read, info = pelvis_tilt_signal(_waistband_landmarks(glitch, np.full(tilt.size, 0.69), fps=60.0), rear)
+    assert info["measurable"] and read[25] == pytest.approx(3.0, abs=1e-5)
+    assert np.nanmin(read) == pytest.approx(tilt.min(), abs=1e-5)
+
+
 def test_knee_angles_from_too_few_steps_on_a_side_are_left_out_and_say_why():
     """A side's knee FPPA and hip adduction need FRONTAL_MIN_STEPS steps with the shank's edges
     found: from one or two the value is left out, with the reason, and the other side keeps its."""
