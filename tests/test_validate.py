@@ -144,6 +144,20 @@ def test_values_timed_by_the_contact_wait_for_contacts_on_time_on_real_clips(mon
     assert row.endswith("| yes |")
 
 
+def test_the_readme_event_table_gives_within_one_frame_per_frame_rate_band(monkeypatch):
+    """A frame is 33 ms at 30 frames/s and 4 ms at 240: the event table gives "within one frame" for
+    each frame-rate band, and a dash where a band has no clips."""
+    row = {"event": "initial_contact", "view": "side", "role": "near", "n_clips": 3, "n_true": 30, "matched": 30,
+           "missed": 0, "swapped": 0, "extra": 0, "bias_ms": 1.0, "median_abs_ms": 8.0}
+    events = [dict(row, fps_band="all", within_1_frame=0.6), dict(row, fps_band="<50", within_1_frame=0.9),
+              dict(row, fps_band=">=90", within_1_frame=0.25)]
+    monkeypatch.setattr(accuracy, "published", lambda: {"figures": [], "events": events, "provenance": {}})
+    lines = accuracy.readme_table().splitlines()
+    assert any(line.endswith("| within one frame at <50 / 50-90 / >=90 frames/s |") for line in lines)
+    line = next(line for line in lines if line.startswith("| initial contact | side | near leg"))
+    assert line.endswith("| 90 % / - / 25 % |")
+
+
 def test_a_difference_counts_as_printed_only_where_the_summary_prints_one(monkeypatch):
     """The validation tables' ``shown`` for a right-minus-left row follows the summary's difference,
     not the overall value: per-side cadence withheld means no difference printed, whatever the
