@@ -35,6 +35,12 @@ FILE = "accuracy.json"
 MIN_CLIPS = 10
 
 
+#: The figure ``kind`` of the overall cadence of clips too short for the step rhythm (their counted
+#: contacts), measured on validation clips cut short (:func:`gaitlab.validation.compare.compare_short_clips`);
+#: ``value`` is the printed value of a clip of any length, ``right_minus_left`` the difference.
+SHORT_CLIP = "short_clip"
+
+
 def fps_band(fps: float) -> str:
     """The frame-rate band a clip's figures come from."""
     return "<50" if fps < 50 else "50-90" if fps < 90 else ">=90"
@@ -241,20 +247,23 @@ def readme_table(doc: dict | None = None) -> str:
     lines = ["| measure | view | side | clips | 95 % of clips within | median error | bias | needs | printed |",
              "|---|---|---|---|---|---|---|---|---|"]
     order = {m: i for i, m in enumerate(specs)}
+    from .analysis import RHYTHM_MIN_STEPS
     from .validation.run import judged_role
 
     # The figures that judge a value: from behind and in front the pooled one ("each side").
-    figs = [f for f in doc.get("figures", []) if f["fps_band"] == "all" and f["kind"] == "value" and f["metric"] in specs
-            and f.get("p95_abs") is not None and judged_role(f["view"], f["role"]) == f["role"]]
-    figs.sort(key=lambda f: (order[f["metric"]], f["view"], f["role"]))
+    figs = [f for f in doc.get("figures", []) if f["fps_band"] == "all" and f["kind"] in ("value", SHORT_CLIP)
+            and f["metric"] in specs and f.get("p95_abs") is not None and judged_role(f["view"], f["role"]) == f["role"]]
+    figs.sort(key=lambda f: (order[f["metric"]], f["kind"] != "value", f["view"], f["role"]))
     for f in figs:
         spec = specs[f["metric"]]
+        label = spec["label"] if f["kind"] == "value" else (
+            f"{spec['label']}, clip of fewer than {RHYTHM_MIN_STEPS} steps (counted contacts)")
         d = int(spec.get("decimals", 1)) + 1
         need = needed(f["metric"])
         ok = (need is not None and f["p95_abs"] <= need and clips_measured(f) >= MIN_CLIPS
               and not contacts_off_on_real_clips(f["metric"], f["view"], doc))
         unit = f" {spec['unit']}" if spec["unit"] else ""
-        lines.append(f"| {spec['label']} | {f['view']} | {ROLE_TEXT.get(f['role'], f['role'])} | {clips_measured(f)} | "
+        lines.append(f"| {label} | {f['view']} | {ROLE_TEXT.get(f['role'], f['role'])} | {clips_measured(f)} | "
                      f"{f['p95_abs']:.{d}f}{unit} | {f['median_abs']:.{d}f} | {_signed(f['bias'], d)} | {need:g}{unit} | "
                      f"{'yes' if ok else 'no'} |")
     # A frame is 33 ms at 30 frames/s and 4 ms at 240, so "within one frame" is given per frame-rate band.

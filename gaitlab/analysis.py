@@ -590,7 +590,7 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     pelvis = quality.get("pelvis", {})
     summary = summarize(table, view.kind, cadence, fps, near_side=view.near_side,
                         pelvis_measurable=pelvis.get("measurable", True), pelvis_reason=pelvis.get("reason", ""),
-                        not_measured=not_measured)
+                        not_measured=not_measured, cadence_counted=not check["rhythm_shown"])
     if view.kind != "side" and view.confidence < FRONTAL_MIN_LABEL_AGREEMENT:
         quality["sides_uncertain"] = True
         summary = withhold_sides(summary, (
@@ -602,9 +602,10 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
         both = (summary.metric == "cadence_spm") & (summary.side == "both")
         why = ("some contacts were missed or mistimed, so the rhythm is shown" if check["rhythm_shown"]
                else "the clip is too short to prefer the rhythm, so the counted contacts are shown")
-        summary.loc[both, "warning"] = (
-            f"the counted contacts give {check['counted_spm']:.1f} steps/min, the step rhythm of the whole clip "
-            f"{check['rhythm_spm']:.1f}: {why}")
+        note = (f"the counted contacts give {check['counted_spm']:.1f} steps/min, the step rhythm of the whole clip "
+                f"{check['rhythm_spm']:.1f}: {why}")
+        # Where the cadence is withheld, its own reason stands.
+        summary.loc[both & summary.measurable.astype(bool), "warning"] = note
     return AnalysisResult(landmarks=lm, view=view.to_dict(), events=events, steps=table, cadence=cadence,
                           quality=quality, summary=summary, runner=runner.to_dict(), config=config.to_dict())
 

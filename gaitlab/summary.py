@@ -130,12 +130,15 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
 
 
 def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, fps: float,
-                  near_side: str | None) -> list[dict]:
+                  near_side: str | None, counted: bool = False) -> list[dict]:
     rows = _metric_rows("cadence_spm", spec, steps.assign(cadence_spm=np.nan), view=view, fps=fps,
                         near_side=near_side, measured=True, not_measured_reason="")
     for r in rows:
         side = r["side"]
-        shown, fig, why = accuracy.verdict("cadence_spm", view, r["role"], fps)
+        # Overall, a clip too short for the step rhythm shows its counted contacts: judged by what
+        # clips cut that short measured (gaitlab.validation.compare.compare_short_clips).
+        kind = accuracy.SHORT_CLIP if counted and side == "both" else "value"
+        shown, fig, why = accuracy.verdict("cadence_spm", view, r["role"], fps, kind)
         value = float(cadence.get(side, float("nan")))
         r.update(median=value if shown else float("nan"), q1=float("nan"), q3=float("nan"), sd=float("nan"),
                  n_steps=int((steps.valid & np.isfinite(steps.step_time_s)
@@ -144,6 +147,10 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
                  uncertainty=accuracy.rounded(fig, "cadence_spm"),
                  uncertainty_text=accuracy.describe(fig, "cadence_spm"),
                  warning="" if shown or not np.isfinite(value) else _withheld_reason("cadence_spm", side, r["role"], why))
+        if kind == accuracy.SHORT_CLIP and r["warning"]:
+            r["warning"] = (f"not printed: the clip is too short for the step rhythm, so the cadence would come from "
+                            f"its few counted contacts, and in clips that short {why}: film at least 10 seconds of "
+                            f"steady running")
     left, right, both = rows
     diff = right["median"] - left["median"]
     both["right_minus_left"] = diff if left["measurable"] and right["measurable"] else float("nan")
@@ -154,7 +161,7 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
 
 def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near_side: str | None = None,
               pelvis_measurable: bool = True, pelvis_reason: str = "",
-              not_measured: dict[str, str] | None = None) -> pd.DataFrame:
+              not_measured: dict[str, str] | None = None, cadence_counted: bool = False) -> pd.DataFrame:
     """The summary table (columns :data:`SUMMARY_COLUMNS`) for one analysed clip.
 
     ``view``: side, rear or front; ``near_side``: in a side view, the runner's side nearer the camera.
@@ -162,6 +169,8 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near
     for pelvic drop, and if not, why (one sentence).
     ``not_measured``: {metric: one sentence} saying why a metric has no value on a side in this clip
     (for example the knee angles where the shank's edges were not found).
+    ``cadence_counted``: the overall cadence is the counted contacts of a clip too short for the step
+    rhythm, and is judged by the figure for such clips.
     """
     specs = data()["metrics"]
     rows = []
@@ -169,7 +178,8 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near
         if view not in spec["views"]:
             continue
         if name == "cadence_spm":
-            rows += _cadence_rows(spec, steps, cadence, view=view, fps=fps, near_side=near_side)
+            rows += _cadence_rows(spec, steps, cadence, view=view, fps=fps, near_side=near_side,
+                                  counted=cadence_counted)
             continue
         if name not in steps.columns:
             continue

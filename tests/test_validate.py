@@ -122,6 +122,35 @@ def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monk
     assert np.isnan(row.loc["both", "right_minus_left"])  # no difference from one printed side
 
 
+def test_a_clip_too_short_for_the_step_rhythm_is_judged_by_what_short_clips_measured(monkeypatch):
+    """Under 10 steps the cadence shown is the counted contacts, judged by the figure for clips cut
+    that short (kind short_clip), not by the step rhythm's: withheld, saying why, where that figure
+    is beyond what cadence needs."""
+    from gaitlab.summary import summarize
+
+    fig = {"metric": "cadence_spm", "view": "side", "role": "both", "fps_band": "all", "n_measured": 40,
+           "n_clips_measured": 40, "bias": 0.0, "median_abs": 0.4}
+    doc = {"provenance": {}, "events": [], "figures": [dict(fig, kind="value", p95_abs=0.4),
+                                                       dict(fig, kind=accuracy.SHORT_CLIP, p95_abs=3.1)]}
+    monkeypatch.setattr(accuracy, "published", lambda: doc)
+    steps = pd.DataFrame({"side": ["left", "right"] * 4, "valid": True, "step_time_s": 0.35})
+    cadence = {"both": 171.0, "left": 171.0, "right": 171.0}
+
+    def both(**kw):
+        s = summarize(steps, "side", cadence, 60.0, near_side="right", **kw)
+        return s[(s.metric == "cadence_spm") & (s.side == "both")].iloc[0]
+
+    long = both()
+    assert long.measurable and long["median"] == 171.0 and long.uncertainty == 0.4
+    short = both(cadence_counted=True)
+    assert not short.measurable and np.isnan(short["median"]) and short.uncertainty == 3.1
+    assert short.warning.startswith("not printed: the clip is too short for the step rhythm")
+    assert "up to 3.1 steps/min" in short.warning and short.warning.endswith("film at least 10 seconds of steady running")
+    doc["figures"][1]["p95_abs"] = 1.2
+    short = both(cadence_counted=True)
+    assert short.measurable and short["median"] == 171.0 and short.uncertainty == 1.2
+
+
 def test_values_timed_by_the_contact_wait_for_contacts_on_time_on_real_clips(monkeypatch):
     """Rendered runners cannot show how a real runner's knee and foot move around the contact: a
     value timed by the contact or read at it is withheld while gaitlab's contacts on real clips with
@@ -289,6 +318,11 @@ def test_validate_writes_every_table(subset_run):
     assert real[real.role == "near"].n_true.item() < pooled.n_true.item()
     assert set(tables["metrics_by_set"].set) == {"ground_truth", "validation"}
     assert "per truth set" in (out / "validation.md").read_text()
+    # Each clip cut to 6-9 steps, too short for the step rhythm: the counted contacts it would show.
+    short = tables["sides"][tables["sides"].kind == accuracy.SHORT_CLIP].merge(clips[["clip", "cadence_true"]], on="clip")
+    assert set(short["clip"]) == set(clips["clip"]) and (short.metric == "cadence_spm").all()
+    assert short.groupby("clip").size().max() <= 4 and (short.truth == short.cadence_true).all()
+    assert (short.n_steps < 10).all() and short.error.abs().median() < 3.0
 
 
 def test_published_figures_hold_on_a_fixed_untuned_subset(subset_run):

@@ -8,6 +8,8 @@
 * :func:`compare_sides`: per metric and side, the value the report prints (the summary's median,
   or that it was withheld and why) against the clip's true value (median over its true steps),
   plus right minus left against the true difference, and cadence overall and per side.
+* :func:`compare_short_clips`: the cadence a clip too short for the step rhythm prints (its counted
+  contacts), measured on the clip cut short.
 
 Errors are measured minus truth, in the metric's unit (events: milliseconds and frames).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..accuracy import SHORT_CLIP
 from ..schema import SIDES
 from .truth import STEP_METRICS, ClipTruth
 
@@ -164,6 +167,10 @@ def measured_side_values(result, metric: str) -> dict:
     return out
 
 
+#: Columns of the sides table (:func:`compare_sides`, :func:`compare_short_clips`).
+SIDE_COLUMNS = ["metric", "side", "role", "kind", "measured", "truth", "error", "n_steps", "shown", "withheld"]
+
+
 def compare_sides(truth: ClipTruth, result) -> pd.DataFrame:
     """Per metric and side (and right minus left): the clip's value against the truth. ``measured``
     is the value whether or not the summary prints it (``shown``; ``withheld`` says why not), so the
@@ -204,5 +211,41 @@ def compare_sides(truth: ClipTruth, result) -> pd.DataFrame:
                          "kind": kind, "measured": value, "truth": float(tv), "error": value - float(tv),
                          "n_steps": int(r.n_steps), "shown": shown,
                          "withheld": "" if shown else str(warning or "not measured")})
-    return pd.DataFrame(rows, columns=["metric", "side", "role", "kind", "measured", "truth", "error", "n_steps",
-                                       "shown", "withheld"])
+    return pd.DataFrame(rows, columns=SIDE_COLUMNS)
+
+
+#: Lengths, in steps, a clip is cut to for :func:`compare_short_clips`: below
+#: :data:`gaitlab.analysis.RHYTHM_MIN_STEPS`, where the counted contacts are the cadence shown.
+SHORT_CLIP_STEPS = (6, 7, 8, 9)
+
+
+def compare_short_clips(truth: ClipTruth, result, analyse) -> pd.DataFrame:
+    """The overall cadence that clips of :data:`SHORT_CLIP_STEPS` steps print (their counted
+    contacts, since they are too short for the step rhythm), against the true cadence: the clip's
+    landmarks cut to that many steps from its start (at gaitlab's own rhythm) and analysed again by
+    ``analyse`` (landmarks -> result; it raises GaitlabError where gaitlab refuses the short clip,
+    which gives no row). Rows as :func:`compare_sides`, ``kind`` :data:`SHORT_CLIP`."""
+    from ..errors import GaitlabError
+
+    if not truth.cadence_spm:
+        return pd.DataFrame(columns=SIDE_COLUMNS)
+    lm = result.landmarks
+    step_s = 60.0 / float(result.quality["cadence_check"]["rhythm_spm"])
+    rows = []
+    for n_steps in SHORT_CLIP_STEPS:
+        last = int(np.searchsorted(lm.time, lm.time[0] + n_steps * step_s))
+        if last >= lm.n_frames:
+            continue
+        try:
+            short = analyse(lm.select(slice(0, last)))
+        except GaitlabError:
+            continue
+        if short.quality["cadence_check"]["rhythm_shown"]:
+            continue
+        r = short.summary[(short.summary.metric == "cadence_spm") & (short.summary.side == "both")].iloc[0]
+        value = float(short.cadence["both"])
+        rows.append({"metric": "cadence_spm", "side": "both", "role": "both", "kind": SHORT_CLIP, "measured": value,
+                     "truth": float(truth.cadence_spm), "error": value - float(truth.cadence_spm),
+                     "n_steps": int(r.n_steps), "shown": bool(r.measurable),
+                     "withheld": "" if r.measurable else str(r.warning or "not measured")})
+    return pd.DataFrame(rows, columns=SIDE_COLUMNS)

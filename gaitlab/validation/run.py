@@ -10,7 +10,8 @@ Outputs, in the output folder:
 ============================  =====================================================================
 ``clips.csv``                 one row per clip: set, view, frame rate, whether it was refused and why
 ``sides.csv``                 per clip, metric and side: the printed value against the truth
-                              (:func:`gaitlab.validation.compare.compare_sides`)
+                              (:func:`gaitlab.validation.compare.compare_sides`), and the cadence
+                              of the clip cut short (:func:`~.compare.compare_short_clips`)
 ``steps.csv``                 per clip, true step and metric (:func:`~.compare.compare_steps`)
 ``events.csv``                per clip and true event (:func:`~.compare.match_events`)
 ``metrics.csv``, ``.md``      per metric, view, side role and frame rate: clips, steps, bias,
@@ -38,7 +39,7 @@ import pandas as pd
 
 from .. import __version__
 from ..accuracy import fps_band
-from .compare import TIMING_EVENT, compare_sides, compare_steps, match_events
+from .compare import TIMING_EVENT, compare_short_clips, compare_sides, compare_steps, match_events
 from .truth import EVENTS, ClipTruth, find_truths, load_clip_truth
 
 PACKAGE = Path(__file__).resolve().parents[1]
@@ -116,8 +117,10 @@ def validate_clip(truth_file: str, cache: str | None, fingerprint: str, landmark
                cadence_counted=float(result.quality["cadence_check"]["counted_spm"]),
                cadence_rhythm=float(result.quality["cadence_check"]["rhythm_spm"]))
     events = pd.concat([match_events(truth, result.events, e) for e in EVENTS], ignore_index=True)
+    short = compare_short_clips(truth, result, lambda cut: analyze_landmarks(cut, RunnerInfo(height_m=truth.height_m)))
     return {"clip": row, "events": events, "steps": compare_steps(truth, result, truth.view),
-            "sides": compare_sides(truth, result)}
+            "sides": pd.concat([compare_sides(truth, result), short], ignore_index=True) if len(short)
+            else compare_sides(truth, result)}
 
 
 def _stats(err: np.ndarray) -> dict:
