@@ -149,8 +149,8 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
                  warning="" if shown or not np.isfinite(value) else _withheld_reason("cadence_spm", side, r["role"], why))
         if kind == accuracy.SHORT_CLIP and r["warning"]:
             r["warning"] = (f"not printed: the clip is too short for the step rhythm, so the cadence would come from "
-                            f"its few counted contacts, and in clips that short {why}: film at least 10 seconds of "
-                            f"steady running")
+                            f"its few counted contacts, and in clips that short {why.replace(' here was', ' was')}: "
+                            f"film at least 10 seconds of steady running")
     left, right, both = rows
     diff = right["median"] - left["median"]
     both["right_minus_left"] = diff if left["measurable"] and right["measurable"] else float("nan")
