@@ -47,7 +47,8 @@ CADENCE_AGREEMENT_SPM = 1.0
 #: ... in a clip of at least this many steps. The rhythm is one autocorrelation peak, and over a
 #: shorter clip a fraction of a frame in its lag moves it more than a counted contact does (on the
 #: real rear clip of 7 steps, BlazePose's rhythm read 158.9 where its counted contacts read 162.6
-#: and the rhythm of OpenPose's keypoints 163.1): there the counted contacts are shown.
+#: and the rhythm of OpenPose's keypoints 163.1): there the counted contacts are the cadence, judged
+#: by what validation clips cut that short measured (:data:`gaitlab.accuracy.SHORT_CLIP`).
 RHYTHM_MIN_STEPS = 10
 
 #: Seen from behind or in front, which leg is the runner's left comes from BlazePose's labels
