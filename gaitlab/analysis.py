@@ -268,8 +268,9 @@ def pelvis_tilt_signal(lm: Landmarks, view: View) -> tuple[np.ndarray | None, di
         return None, info
     idx = np.arange(lm.n_frames)
     tilt = np.interp(idx, idx[good], raw[good].astype(float))
-    if despike_window(lm.fps) >= PELVIS_DESPIKE_MIN_FRAMES:
-        tilt, _ = despike(tilt, despike_window(lm.fps))
+    window = despike_window(lm.fps)
+    if window >= PELVIS_DESPIKE_MIN_FRAMES:
+        tilt, _ = despike(tilt, window)
     # Gaps longer than PELVIS_MAX_GAP_S stay unmeasured.
     run_id = np.cumsum(good)
     gap = np.bincount(run_id, weights=~good)[run_id] * ~good

@@ -140,17 +140,20 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
         kind = accuracy.SHORT_CLIP if counted and side == "both" else "value"
         shown, fig, why = accuracy.verdict("cadence_spm", view, r["role"], fps, kind)
         value = float(cadence.get(side, float("nan")))
+        if shown or not np.isfinite(value):
+            warning = ""
+        elif kind == accuracy.SHORT_CLIP:
+            warning = (f"not printed: the clip is too short for the step rhythm, so the cadence would come from "
+                       f"its few counted contacts, and in clips that short {why.replace(' here was', ' was')}: "
+                       f"film at least 10 seconds of steady running")
+        else:
+            warning = _withheld_reason("cadence_spm", side, r["role"], why)
         r.update(median=value if shown else float("nan"), q1=float("nan"), q3=float("nan"), sd=float("nan"),
                  n_steps=int((steps.valid & np.isfinite(steps.step_time_s)
                               & ((steps.side == side) | (side == "both"))).sum()),
                  measurable=bool(shown and np.isfinite(value)),
                  uncertainty=accuracy.rounded(fig, "cadence_spm"),
-                 uncertainty_text=accuracy.describe(fig, "cadence_spm"),
-                 warning="" if shown or not np.isfinite(value) else _withheld_reason("cadence_spm", side, r["role"], why))
-        if kind == accuracy.SHORT_CLIP and r["warning"]:
-            r["warning"] = (f"not printed: the clip is too short for the step rhythm, so the cadence would come from "
-                            f"its few counted contacts, and in clips that short {why.replace(' here was', ' was')}: "
-                            f"film at least 10 seconds of steady running")
+                 uncertainty_text=accuracy.describe(fig, "cadence_spm"), warning=warning)
     left, right, both = rows
     diff = right["median"] - left["median"]
     both["right_minus_left"] = diff if left["measurable"] and right["measurable"] else float("nan")

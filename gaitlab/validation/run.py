@@ -117,10 +117,11 @@ def validate_clip(truth_file: str, cache: str | None, fingerprint: str, landmark
                cadence_counted=float(result.quality["cadence_check"]["counted_spm"]),
                cadence_rhythm=float(result.quality["cadence_check"]["rhythm_spm"]))
     events = pd.concat([match_events(truth, result.events, e) for e in EVENTS], ignore_index=True)
+    sides = compare_sides(truth, result)
     short = compare_short_clips(truth, result, lambda cut: analyze_landmarks(cut, RunnerInfo(height_m=truth.height_m)))
-    return {"clip": row, "events": events, "steps": compare_steps(truth, result, truth.view),
-            "sides": pd.concat([compare_sides(truth, result), short], ignore_index=True) if len(short)
-            else compare_sides(truth, result)}
+    if len(short):
+        sides = pd.concat([sides, short], ignore_index=True)
+    return {"clip": row, "events": events, "steps": compare_steps(truth, result, truth.view), "sides": sides}
 
 
 def _stats(err: np.ndarray) -> dict:
