@@ -170,9 +170,13 @@ def describe(fig: dict | None, metric: str) -> str:
     """The figure in words, for the report's typical-error column."""
     if fig is None:
         return "not validated"
+    from .validation.compare import SHORT_CLIP_STEPS
+
     unit = references()["metrics"].get(metric, {}).get("unit", "")
     d = _decimals(metric)
-    return (f"95 % of {clips_measured(fig)} validation clips within {fig['p95_abs']:.{d}f} {unit} "
+    clips = (f"{clips_measured(fig)} validation clips" if fig.get("kind") != SHORT_CLIP else
+             f"{clips_measured(fig)} validation clips cut to {SHORT_CLIP_STEPS[0]}-{SHORT_CLIP_STEPS[-1]} steps")
+    return (f"95 % of {clips} within {fig['p95_abs']:.{d}f} {unit} "
             f"(median {fig['median_abs']:.{d}f}, bias {_signed(fig['bias'], d)})").replace("  ", " ")
 
 

@@ -146,6 +146,8 @@ def test_a_clip_too_short_for_the_step_rhythm_is_judged_by_what_short_clips_meas
     assert not short.measurable and np.isnan(short["median"]) and short.uncertainty == 3.1
     assert short.warning.startswith("not printed: the clip is too short for the step rhythm")
     assert "up to 3.1 steps/min" in short.warning and short.warning.endswith("film at least 10 seconds of steady running")
+    assert short.uncertainty_text.startswith("95 % of 40 validation clips cut to 6-9 steps within 3.1 steps/min")
+    assert long.uncertainty_text.startswith("95 % of 40 validation clips within 0.4 steps/min")
     doc["figures"][1]["p95_abs"] = 1.2
     short = both(cadence_counted=True)
     assert short.measurable and short["median"] == 171.0 and short.uncertainty == 1.2
