@@ -47,6 +47,37 @@ def test_kinematics_hit_their_parameters_exactly(overstride, drop, valgus):
     assert max(m.tc.values()) < m.step_time  # a flight phase exists
 
 
+@pytest.mark.parametrize("reflexion, lead", [(0.0, 0.04), (3.0, 0.02), (6.0, 0.05), (8.0, 0.07)])
+def test_the_knee_is_straightest_before_contact_by_its_lead_and_flexes_onto_the_contact(reflexion, lead):
+    p = SynthParams(knee_flexion_ic_deg=16, knee_reflexion_deg=reflexion, knee_reflexion_lead_s=lead,
+                    overstride_cm=12)
+    m = RunnerModel(p)
+    for side in ("left", "right"):
+        t_ic = m.ic_offset[side] + m.stride_time
+        t = t_ic + np.linspace(-0.15, 0.0, 1501)
+        flex = m.knee_flexion(t, side)
+        assert flex[-1] == pytest.approx(16, abs=0.05)
+        assert flex[-1] - flex.min() == pytest.approx(reflexion, abs=0.05)
+        assert t_ic - t[np.argmin(flex)] == pytest.approx(lead if reflexion else 0.0, abs=1e-3)
+        # The foot comes down onto the belt at contact, not before, and is still moving down.
+        leg = m.leg(t, side)
+        lowest = np.minimum(leg["heel_centre"][:, 1], leg["toe_centre"][:, 1]) - m.body.foot_radius
+        assert lowest[:-10].min() > lowest[-1] > -2e-3
+        assert leg["ankle"][-1, 1] < leg["ankle"][-2, 1]
+        assert 100 * (leg["heel"][-1, 0] - leg["hip"][-1, 0]) == pytest.approx(12, abs=1e-6)
+
+
+def test_randomised_runners_keep_their_other_parameters_when_the_terminal_swing_is_drawn():
+    from gaitlab.synth.randomize import random_params
+
+    drawn = [random_params(seed) for seed in range(9000, 9012)]
+    reflexion = np.array([p.knee_reflexion_deg for p in drawn])
+    assert reflexion.max() > 2 and (reflexion >= 0).all()
+    assert all(p.knee_reflexion_deg <= p.knee_flexion_ic_deg - 6 + 1e-9 or p.knee_reflexion_deg == 0 for p in drawn)
+    # Seed 9000's runner as drawn before the terminal swing had parameters of its own.
+    assert (drawn[0].cadence_spm, drawn[0].overstride_cm, drawn[0].view) == (162.1, (21.52, 21.52), "rear")
+
+
 def test_cadence_and_events_follow_the_step_time():
     truth = compute_truth(SynthParams(cadence_spm=180, fps=120, duration_s=4))
     ic = [e["time_s"] for e in truth["events"] if e["event"] == "initial_contact"]

@@ -15,7 +15,9 @@ How the motion is built (every quantity below is a smooth function of time, vect
   At initial contact the back of the heel is ``overstride_cm`` ahead of the hip joint centre.
 * **Swing foot.** A cubic Hermite spline of the ankle from toe-off, up behind the runner (heel
   recovery), forward past the next contact point and down onto it, continuous in position and
-  velocity at both ends.
+  velocity at both ends. With ``knee_reflexion_deg`` > 0 the knee is straightest
+  ``knee_reflexion_lead_s`` before contact and flexes by that much onto the contact while the leg
+  swings back (with 0, the knee is straightest exactly at contact).
 * **Pelvis.** Height oscillates once per step (lowest at mid-stance; its mean is set so the knee is
   flexed at least ``knee_flexion_ic_deg`` at initial contact on both sides). Obliquity follows a bump during each stance
   peaking at 55 % of stance with the side's ``pelvic_drop_deg`` (swing side down). A small
@@ -338,6 +340,15 @@ class RunnerModel:
         lengthening = 0.05 * np.linalg.norm(r_ic)
         vy = min(-TOUCHDOWN_VERTICAL_SPEED - hip_v_ic[1], (lengthening - r_ic[0] * vx) / r_ic[1])
         vel[3] = np.array([vx, vy])
+        if self.p.knee_reflexion_deg > 0:
+            knot, at_knot, vel_knot, vel[3] = self._terminal_swing(side, r_ic, vel[3])
+            # The most forward point comes before the knee is straightest.
+            knots[2] = min(knots[2], knot - 0.05 * sw)
+            if knots[2] <= knots[1]:
+                raise ValueError("swing too short for the knee's re-flexion lead")
+            knots = np.insert(knots, 3, knot)
+            pts = np.insert(pts, 3, at_knot, axis=0)
+            vel = np.insert(vel, 3, vel_knot, axis=0)
         vel[1] = (pts[2] - pts[0]) / (knots[2] - knots[0])
         vel[2] = (pts[3] - pts[1]) / (knots[3] - knots[1])
         vel[2, 0] = 0.0  # the most forward point
@@ -345,6 +356,33 @@ class RunnerModel:
         # The foot stops rotating about the toe as it leaves the belt, so the toe lifts at once.
         foot = CubicHermiteSpline([tc, T], [th_to, th_ic], [0.0, 0.0])
         return ankle, foot
+
+    def _terminal_swing(self, side, r_ic, v_ic):
+        """Terminal swing with the knee re-flexing before contact: the knee is straightest
+        (``knee_flexion_ic_deg - knee_reflexion_deg``) ``knee_reflexion_lead_s`` before contact, and
+        flexes from there onto the contact while the leg keeps swinging back. Works in the sagittal
+        plane relative to the hip: the leg (hip to ankle) keeps the angular speed ``v_ic`` gives it
+        at contact; its length peaks at the knot and shortens, along a parabola, to the contact.
+        Returns the knot's phase, the ankle there and its velocity, and the ankle's velocity at
+        contact."""
+        p = self.p
+        T, lead = self.stride_time, p.knee_reflexion_lead_s
+        l1, l2 = self.body.thigh, self.body.shank
+        dz = self.hip_joint(np.array([self.ic_offset[side] + T - lead]), side)[0, 2] - self._ankle_z(side)
+        k = np.radians(p.knee_flexion_ic_deg - p.knee_reflexion_deg)
+        d_max = np.sqrt(l1 ** 2 + l2 ** 2 + 2 * l1 * l2 * np.cos(k) - dz ** 2)
+        d_ic = float(np.linalg.norm(r_ic))
+        e_r = r_ic / d_ic                          # along the leg, hip to ankle
+        e_phi = np.array([-e_r[1], e_r[0]])        # perpendicular; + swings the foot forward
+        omega = float(v_ic @ e_phi) / d_ic         # angular speed (negative: retraction)
+        phi_ic = np.arctan2(r_ic[0], -r_ic[1])     # leg angle, + = foot ahead of the hip
+        phi_k = phi_ic - omega * lead
+        e_rk = np.array([np.sin(phi_k), -np.cos(phi_k)])
+        e_phik = np.array([-e_rk[1], e_rk[0]])
+        at_knot = d_max * e_rk
+        vel_knot = omega * d_max * e_phik
+        v_contact = 2 * (d_ic - d_max) / lead * e_r + omega * d_ic * e_phi
+        return T - lead, at_knot, vel_knot, v_contact
 
     def _solve_valgus(self, side):
         """Medial rotation (rad) of the knee direction at peak stance that gives the target FPPA

@@ -11,6 +11,9 @@ Per-side values accept one number (both sides) or a ``(left, right)`` pair. Sign
 * ``foot_angle_ic_deg``: foot (sole) angle to the belt at initial contact (+ = toes up: rearfoot
   strike; about 0: midfoot; - = forefoot).
 * ``trunk_lean_deg``: forward lean of the trunk from vertical.
+* ``knee_reflexion_deg``: how far the knee flexes from its straightest point in terminal swing,
+  ``knee_reflexion_lead_s`` seconds before initial contact, to the contact (0: the knee is
+  straightest at contact).
 
 Views: ``side_left`` (camera on the runner's left; the runner faces image-left), ``side_right``
 (faces image-right), ``rear`` (camera behind; runner's left is image-left) and ``front``.
@@ -70,6 +73,8 @@ class SynthParams:
     trunk_lean_deg: float = 6.0
     knee_flexion_ic_deg: float = 14.0
     knee_flexion_to_deg: float = 22.0
+    knee_reflexion_deg: float = 0.0
+    knee_reflexion_lead_s: float = 0.04
     vertical_oscillation_cm: float = 8.0
     step_width_cm: float = 10.0
     arm_swing_deg: float = 32.0

@@ -19,7 +19,10 @@ every machine (numpy's PCG64 generator). What varies, and over which ranges:
 * **Running**: cadence 150-195 steps/min, speed 2.3-4.2 m/s, duty factor (through knee flexion at
   toe-off), overstride 0-25 cm per side (sometimes asymmetric), foot strike (rearfoot, midfoot,
   forefoot), knee flexion at contact, pelvic drop 0-12 deg per side, knee valgus 0-15 deg per side,
-  trunk lean, vertical oscillation, step width, arm swing.
+  trunk lean, vertical oscillation, step width, arm swing; the knee straightest in terminal swing,
+  20-70 ms before contact, and flexing 0-8 deg onto the contact (at most to 6 deg short of the
+  contact's flexion). That is a range for testing contact detectors, from the knee straightest at
+  contact to the knee already flexing well before it, not a measured distribution of runners.
 
 Draws that give an impossible motion (no flight phase, a leg that cannot reach its foot) are drawn
 again from the same generator, so a seed always gives one feasible runner.
@@ -132,6 +135,12 @@ def _gait(rng) -> dict:
     }
 
 
+def _terminal_swing(rng, knee_flexion_ic_deg: float) -> dict:
+    reflexion = float(rng.uniform(0, 8))
+    return {"knee_reflexion_deg": round(min(reflexion, max(knee_flexion_ic_deg - 6, 0)), 1),
+            "knee_reflexion_lead_s": round(float(rng.uniform(0.02, 0.07)), 3)}
+
+
 def _body(rng) -> dict:
     leg = float(rng.uniform(0.75, 1.00))
     fraction = float(rng.uniform(0.465, 0.515))
@@ -177,8 +186,13 @@ def random_params(seed: int, fps: float | None = None) -> SynthParams:
     camera = _camera(rng, body["height_m"])
     if fps is not None:
         camera["fps"] = float(fps)
+    # The terminal swing is drawn from a generator of its own, so the other draws are as they were
+    # before it was added.
+    swing_rng = np.random.default_rng([int(seed), 0x5717])
     for _ in range(200):
-        params = SynthParams(**body, **camera, **_gait(rng), colours=colours, appearance=appearance,
+        gait = _gait(rng)
+        gait.update(_terminal_swing(swing_rng, gait["knee_flexion_ic_deg"]))
+        params = SynthParams(**body, **camera, **gait, colours=colours, appearance=appearance,
                              lighting=lighting, seed=int(seed), supersample=1)
         try:
             RunnerModel(params)
