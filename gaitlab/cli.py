@@ -245,6 +245,10 @@ def _per_side(value: str, name: str):
 @click.option("--valgus", default="0", show_default=True, help="Knee FPPA at peak stance flexion, deg (N or L,R).")
 @click.option("--foot-angle", default="12", show_default=True, help="Foot angle at contact, deg, + toes up (N or L,R).")
 @click.option("--trunk-lean", type=float, default=6.0, show_default=True, help="Forward trunk lean, deg.")
+@click.option("--knee-reflexion", type=float, default=0.0, show_default=True,
+              help="Knee flexion from its straightest point in terminal swing to contact, deg (0: straightest at contact).")
+@click.option("--reflexion-lead", type=float, default=0.04, show_default=True,
+              help="How long before contact the knee is straightest, s (with --knee-reflexion).")
 @click.option("--height", "height_m", type=float, default=1.75, show_default=True, help="Runner height, m.")
 @click.option("--roll", type=float, default=0.0, show_default=True, help="Camera roll, deg (+ = image turned clockwise).")
 @click.option("--distance", type=float, default=None, help="Camera distance, m (default: fit the runner).")
@@ -262,8 +266,8 @@ def _per_side(value: str, name: str):
               help="With --random: film every runner at this frame rate instead of the drawn one (30/60/120).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Processes for --random (default: one per core).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing clip of the same name.")
-def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot_angle, trunk_lean, height_m,
-          roll, distance, resolution, fps, duration, seed, n_random, random_view, random_fps, workers, overwrite):
+def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot_angle, trunk_lean, knee_reflexion,
+          reflexion_lead, height_m, roll, distance, resolution, fps, duration, seed, n_random, random_view, random_fps, workers, overwrite):
     """Render a synthetic treadmill runner with exact ground truth (mp4 + truth JSON)."""
     from pathlib import Path
 
@@ -294,8 +298,8 @@ def synth(out, name, view, cadence, speed, overstride, pelvic_drop, valgus, foot
             height_m=height_m, cadence_spm=cadence, speed_mps=speed,
             overstride_cm=_per_side(overstride, "overstride"), pelvic_drop_deg=_per_side(pelvic_drop, "pelvic-drop"),
             knee_valgus_deg=_per_side(valgus, "valgus"), foot_angle_ic_deg=_per_side(foot_angle, "foot-angle"),
-            trunk_lean_deg=trunk_lean, view=view, camera_roll_deg=roll, camera_distance_m=distance,
-            width=w, height=h, fps=fps, duration_s=duration, seed=seed)
+            trunk_lean_deg=trunk_lean, knee_reflexion_deg=knee_reflexion, knee_reflexion_lead_s=reflexion_lead,
+            view=view, camera_roll_deg=roll, camera_distance_m=distance, width=w, height=h, fps=fps, duration_s=duration, seed=seed)
         from .synth import RunnerModel
         RunnerModel(params)  # checks the motion is feasible before any rendering
     except ValueError as exc:

@@ -131,6 +131,10 @@ class SynthParams:
             raise ValueError("thigh and shank together must be 0.38-0.58 of the stature")
         if not 0.6 <= self.girth <= 1.6:
             raise ValueError("girth must be within 0.6-1.6")
+        if not 0 <= self.knee_reflexion_deg <= 20:
+            raise ValueError("knee_reflexion_deg must be within 0-20")
+        if not 0.005 <= self.knee_reflexion_lead_s <= 0.15:
+            raise ValueError("knee_reflexion_lead_s must be within 0.005-0.15 s")
         if abs(self.camera_yaw_deg) > 45:
             raise ValueError("camera_yaw_deg must be within +-45")
         if not 0 <= self.crf <= 51:
