@@ -7,19 +7,21 @@ Side view (:func:`detect_events_side`)
 
     1. *Strides.* The heel's position ahead of the pelvis, ``(heel x - pelvis x) * facing``, peaks
        once per stride as the foot swings forward.
-    2. *IC* is where the knee starts flexing under load (:func:`loading_onset`): from the knee's
-       first straightest point (a local minimum of the 2D hip-knee-ankle angle, depth
-       :data:`KNEE_MINIMUM_PROMINENCE_DEG`) from shortly before that peak, the first moment its
-       flexion speed reaches :data:`LOADING_ONSET_FRACTION` of its peak in early stance. In running
-       the knee extends through terminal swing, may flex a little before the foot lands, and flexes
-       fast once it carries the body; the straightest point alone came 12-14 ms early (median) on
-       development runners whose knee flexes before contact, and was right where it does not. The
-       knee angle uses the three steadiest leg keypoints; the foot keypoints are the ones BlazePose
-       confuses when the legs cross, right around contact. The heel path methods reviewed by
-       Fellin et al. 2010 (J Sci Med Sport 13:646) err 22-25 ms.
-       Measured (``gaitlab validate``): MEASURED_IC. The foot's landing (below) and the foot
-       starting to ride the belt were measured as the contact too, and were further off on at
-       least one kind of runner.
+    2. *IC* is the first local minimum of knee flexion (2D hip-knee-ankle angle, minimum depth
+       :data:`KNEE_MINIMUM_PROMINENCE_DEG`) from shortly before that peak: in running the knee
+       extends through terminal swing and starts flexing under load at contact. The knee angle uses
+       the three steadiest leg keypoints; the foot keypoints are the ones BlazePose confuses when
+       the legs cross, right around contact. The heel path methods reviewed by Fellin et al. 2010
+       (J Sci Med Sport 13:646) err 22-25 ms.
+       Measured (``gaitlab validate``, 80 side clips no constant was tuned on): bias -1 ms (near
+       leg) and +3 ms (far leg), median error 8 and 9 ms; within one frame 74 % and 72 % at 50-90
+       fps, 67 % and 61 % over 30-240 fps (at 240 fps a frame is 4 ms: 34 % and 12 %). How well it
+       holds depends on how the runner moves, since the knee's straightest moment is not the foot
+       touching down: on gaitlab's rendered runners the two coincide (bias within 6 ms per set),
+       on the independent renderer's runners (``../shared/validation``) contacts come 24-35 ms
+       late, and on the real treadmill clip with hand-marked contacts (30 fps) 70 ms (two frames)
+       early. The foot's landing (below) and the foot starting to ride the belt were measured as
+       the contact too, and were further off on at least one of the three kinds of runner.
     3. *TO.* In stance the toe rides the belt: it moves backward at the belt speed and does not rise.
        The toe's lift is the end of its longest run of frames on its ground line after IC (within
        :data:`LANDED_LEG`, as for a foot landing); TO is the last frame up to the lift where the
@@ -31,8 +33,9 @@ Side view (:func:`detect_events_side`)
        belt-riding frames and put TO up to 150 ms early.)
     4. *Midstance.* Halfway between IC and TO.
 
-    Event times: ``time_s`` of an IC is refined between frames where the flexion speed crosses its
-    threshold (linear interpolation), and its ``frame`` is the frame nearest that time. Other events are
+    Event times: ``time_s`` of an IC is refined between frames by the parabola through the
+    knee-flexion minimum (:func:`subframe_extremum`), which halves the quantisation error of
+    cadence on short clips, and its ``frame`` is the frame nearest that time. Other events are
     timed at their frame.
 
     Assumptions: the runner is seen from the side (``views.detect_view``), legs visible, left/right
@@ -50,13 +53,8 @@ from .landmarks import Landmarks
 from .preprocess import leg_length_px
 from .schema import SIDES
 
-#: The knee's straightest point in terminal swing is a knee-flexion minimum at least this deep (degrees).
+#: Initial contact is a knee-flexion minimum at least this deep (degrees).
 KNEE_MINIMUM_PROMINENCE_DEG = 5.0
-#: Initial contact is where the knee, past its straightest point, starts flexing under load: its
-#: flexion speed first reaches this fraction of its peak over the next
-#: :data:`LOADING_WINDOW_STRIDES` strides.
-LOADING_ONSET_FRACTION = 0.2
-LOADING_WINDOW_STRIDES = 0.2
 #: The toe is on the belt while its speed relative to the belt is below this fraction of the belt speed.
 TOE_SLIP_FRACTION = 0.5
 #: A stride is 0.35-1.7 s (running at 70-340 strides... cadences 70-340 steps/min are searched).
@@ -264,24 +262,6 @@ def subframe_extremum(y: np.ndarray, i: int) -> float:
     return float(i)
 
 
-def loading_onset(speed: np.ndarray, straightest: float, stride: float) -> float:
-    """Fractional frame at which the knee starts flexing under load: the first crossing, from the
-    frame of its straightest point (fractional frame ``straightest``), of
-    :data:`LOADING_ONSET_FRACTION` of the peak flexion speed over the next
-    :data:`LOADING_WINDOW_STRIDES` strides (``stride`` in frames), interpolated between frames.
-    ``speed``: knee flexion speed per frame. ``straightest`` itself where the knee does not flex."""
-    k0 = int(np.floor(straightest))
-    k1 = min(int(straightest + LOADING_WINDOW_STRIDES * stride), speed.size - 1)
-    seg = speed[k0:k1 + 1]
-    if seg.size < 3 or not np.isfinite(seg).all() or not seg.max() > 0:
-        return straightest
-    threshold = LOADING_ONSET_FRACTION * seg.max()
-    j = int(np.argmax(seg >= threshold))
-    if j == 0:
-        return float(k0)
-    return k0 + j - 1 + (threshold - seg[j - 1]) / (seg[j] - seg[j - 1])
-
-
 def _time_at(t: np.ndarray, position: float) -> float:
     """Time of a fractional frame position, interpolated between the frames' own timestamps."""
     return float(np.interp(position, np.arange(t.size), t))
@@ -363,10 +343,9 @@ def _contacts(lm: Landmarks, side: str, peaks: np.ndarray, stride: float, leg_px
     """Initial contacts of one foot, one per stride peak (the foot's most forward point): a list of
     (fractional frame, method).
 
-    The contact is where the knee starts flexing under load (:func:`loading_onset`) after its first
-    straightest point near the peak (a knee-flexion minimum, :data:`KNEE_MINIMUM_PROMINENCE_DEG`): the
-    knee extends through terminal swing, may flex a little before the foot lands, and flexes fast
-    once it carries the body. Where the knee shows no such minimum (a straight-legged landing far ahead of the body),
+    The contact is the first knee-extension minimum near the peak
+    (:data:`KNEE_MINIMUM_PROMINENCE_DEG`): the knee extends through terminal swing and flexes under
+    load. Where the knee shows no such minimum (a straight-legged landing far ahead of the body),
     the foot's landing stands in: the first frame from which its lowest point stays on its ground
     line (:data:`LANDED_LEG`, held :data:`LANDED_HOLD_S`), refined to the corner of a hinge fitted to
     its height, so such a runner is analysed rather than refused for missing contacts. (Measured
@@ -381,7 +360,6 @@ def _contacts(lm: Landmarks, side: str, peaks: np.ndarray, stride: float, leg_px
     # On the ground from frame k: within LANDED_LEG there, and within STANCE_LEG for the hold after.
     ahead = sliding_window_view(np.concatenate([h, np.full(hold, np.inf)]), hold + 1).max(axis=1)
     on_ground = (h <= LANDED_LEG) & (ahead <= STANCE_LEG)
-    speed = np.gradient(knee)
     knee_at, first_landed = [], []
     for p in peaks:
         lo, hi = max(int(p - 0.15 * stride), 0), min(int(p + 0.4 * stride) + 1, n)
@@ -389,8 +367,7 @@ def _contacts(lm: Landmarks, side: str, peaks: np.ndarray, stride: float, leg_px
         first_landed.append(lo + int(landed[0]) if landed.size else -1)
         klo, khi = max(int(p - 0.1 * stride), 0), min(int(p + 0.35 * stride) + 1, n)
         minima, _ = find_peaks(-knee[klo:khi], prominence=KNEE_MINIMUM_PROMINENCE_DEG)
-        knee_at.append(loading_onset(speed, subframe_extremum(-knee, klo + int(minima[0])), stride)
-                       if minima.size else np.nan)
+        knee_at.append(subframe_extremum(-knee, klo + int(minima[0])) if minima.size else np.nan)
     first_landed = np.asarray(first_landed)
     foot_at = np.full(first_landed.size, np.nan)
     has_foot = first_landed >= 0
@@ -399,8 +376,7 @@ def _contacts(lm: Landmarks, side: str, peaks: np.ndarray, stride: float, leg_px
     out = []
     for k, f in zip(knee_at, foot_at):
         if np.isfinite(k):
-            out.append((float(k), "side: the knee starts flexing under load after its straightest point "
-                                  "around the foot's most forward point"))
+            out.append((float(k), "side: first knee-extension minimum around the foot's most forward point"))
         elif np.isfinite(f):
             out.append((float(f), "side: the foot lands (its lowest point reaches the belt)"))
     return out
