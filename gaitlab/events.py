@@ -13,14 +13,14 @@ Side view (:func:`detect_events_side`)
        the three steadiest leg keypoints; the foot keypoints are the ones BlazePose confuses when
        the legs cross, right around contact. The heel path methods reviewed by Fellin et al. 2010
        (J Sci Med Sport 13:646) err 22-25 ms.
-       Measured (``gaitlab validate``, 80 side clips no constant was tuned on): bias -1 ms (near
-       leg) and +3 ms (far leg), median error 8 and 9 ms; within one frame 74 % and 72 % at 50-90
-       fps, 67 % and 61 % over 30-240 fps (at 240 fps a frame is 4 ms: 34 % and 12 %). How well it
-       holds depends on how the runner moves, since the knee's straightest moment is not the foot
-       touching down: on gaitlab's rendered runners the two coincide (bias within 6 ms per set),
-       on the independent renderer's runners (``../shared/validation``) contacts come 24-35 ms
-       late, and on the real treadmill clip with hand-marked contacts (30 fps) 70 ms (two frames)
-       early. The foot's landing (below) and the foot starting to ride the belt were measured as
+       Measured (``gaitlab validate``, 79 side clips no constant was tuned on): bias -13 ms (near
+       leg) and -9 ms (far leg), median error 16 ms on each; within one frame 52 % and 57 % at
+       50-90 fps, 52 % and 53 % over 30-240 fps. How well it holds depends on how the runner
+       moves, since the knee's straightest moment is not the foot touching down: gaitlab's
+       rendered runners have the knee straightest 20-70 ms before contact and flexing 0-8 deg
+       onto it, and there contacts come 8-15 ms early (median per set and leg); on the
+       independent renderer's runners (``../shared/validation``) they come 24-35 ms late, and on
+       the real treadmill clip with hand-marked contacts (30 fps) 70 ms (two frames) early. The foot's landing (below) and the foot starting to ride the belt were measured as
        the contact too, and were further off on at least one of the three kinds of runner.
     3. *TO.* In stance the toe rides the belt: it moves backward at the belt speed and does not rise.
        The toe's lift is the end of its longest run of frames on its ground line after IC (within
