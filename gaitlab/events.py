@@ -17,8 +17,8 @@ Side view (:func:`detect_events_side`)
        leg) and -9 ms (far leg), median error 16 ms on each; within one frame 52 % and 57 % at
        50-90 fps, 52 % and 53 % over 30-240 fps. How well it holds depends on how the runner
        moves, since the knee's straightest moment is not the foot touching down: gaitlab's
-       rendered runners have the knee straightest 20-70 ms before contact and flexing 0-8 deg
-       onto it, and there contacts come 8-15 ms early (median per set and leg); on the
+       rendered runners have the knee straightest 20-70 ms before contact and flexing onto it
+       (median 3.8 deg), and there contacts come 8-15 ms early (median per set and leg); on the
        independent renderer's runners (``../shared/validation``) they come 24-35 ms late, and on
        the real treadmill clip with hand-marked contacts (30 fps) 70 ms (two frames) early. The foot's landing (below) and the foot starting to ride the belt were measured as
        the contact too, and were further off on at least one of the three kinds of runner.

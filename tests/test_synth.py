@@ -67,6 +67,18 @@ def test_the_knee_is_straightest_before_contact_by_its_lead_and_flexes_onto_the_
         assert 100 * (leg["heel"][-1, 0] - leg["hip"][-1, 0]) == pytest.approx(12, abs=1e-6)
 
 
+def test_a_side_reaching_less_far_lands_more_flexed_and_re_flexes_more_from_the_same_straightest_point():
+    m = RunnerModel(SynthParams(knee_flexion_ic_deg=14, knee_reflexion_deg=4, overstride_cm=(20, 5)))
+    for side in ("left", "right"):
+        t = m.ic_offset[side] + m.stride_time + np.linspace(-0.12, 0.0, 1201)
+        flex = m.knee_flexion(t, side)
+        assert flex.min() == pytest.approx(10, abs=0.05)
+        if side == "left":  # the side reaching further lands at knee_flexion_ic_deg
+            assert flex[-1] == pytest.approx(14, abs=0.05)
+        else:
+            assert flex[-1] > 16
+
+
 def test_randomised_runners_keep_their_other_parameters_when_the_terminal_swing_is_drawn():
     from gaitlab.synth.randomize import random_params
 

@@ -16,8 +16,9 @@ How the motion is built (every quantity below is a smooth function of time, vect
 * **Swing foot.** A cubic Hermite spline of the ankle from toe-off, up behind the runner (heel
   recovery), forward past the next contact point and down onto it, continuous in position and
   velocity at both ends. With ``knee_reflexion_deg`` > 0 the knee is straightest
-  ``knee_reflexion_lead_s`` before contact and flexes by that much onto the contact while the leg
-  swings back (with 0, the knee is straightest exactly at contact).
+  ``knee_reflexion_lead_s`` before contact, at ``knee_flexion_ic_deg - knee_reflexion_deg``, and
+  flexes from there onto the contact while the leg swings back (with 0, the knee is straightest
+  exactly at contact).
 * **Pelvis.** Height oscillates once per step (lowest at mid-stance; its mean is set so the knee is
   flexed at least ``knee_flexion_ic_deg`` at initial contact on both sides). Obliquity follows a bump during each stance
   peaking at 55 % of stance with the side's ``pelvic_drop_deg`` (swing side down). A small

@@ -11,9 +11,11 @@ Per-side values accept one number (both sides) or a ``(left, right)`` pair. Sign
 * ``foot_angle_ic_deg``: foot (sole) angle to the belt at initial contact (+ = toes up: rearfoot
   strike; about 0: midfoot; - = forefoot).
 * ``trunk_lean_deg``: forward lean of the trunk from vertical.
-* ``knee_reflexion_deg``: how far the knee flexes from its straightest point in terminal swing,
-  ``knee_reflexion_lead_s`` seconds before initial contact, to the contact (0: the knee is
-  straightest at contact).
+* ``knee_reflexion_deg``: the knee is straightest in terminal swing, ``knee_reflexion_lead_s``
+  seconds before initial contact, at ``knee_flexion_ic_deg`` minus this, and flexes from there onto
+  the contact (0: the knee is straightest at contact). A side that lands with more flexion than
+  ``knee_flexion_ic_deg`` (the one reaching less far, when overstride differs between sides)
+  flexes that much more.
 
 Views: ``side_left`` (camera on the runner's left; the runner faces image-left), ``side_right``
 (faces image-right), ``rear`` (camera behind; runner's left is image-left) and ``front``.
