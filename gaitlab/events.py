@@ -20,8 +20,9 @@ Side view (:func:`detect_events_side`)
        rendered runners have the knee straightest 20-70 ms before contact and flexing onto it
        (median 3.8 deg), and there contacts come 8-15 ms early (median per set and leg); on the
        independent renderer's runners (``../shared/validation``) they come 24-35 ms late, and on
-       the real treadmill clip with hand-marked contacts (30 fps) 70 ms (two frames) early. The foot's landing (below) and the foot starting to ride the belt were measured as
-       the contact too, and were further off on at least one of the three kinds of runner.
+       the real treadmill clip with hand-marked contacts (30 fps) 70 ms (two frames) early. The
+       foot's landing (below) and the foot starting to ride the belt were measured as the contact
+       too, and were further off on at least one of the three kinds of runner.
     3. *TO.* In stance the toe rides the belt: it moves backward at the belt speed and does not rise.
        The toe's lift is the end of its longest run of frames on its ground line after IC (within
        :data:`LANDED_LEG`, as for a foot landing); TO is the last frame up to the lift where the

@@ -231,6 +231,11 @@ class RunnerModel:
         return origin + np.einsum("nij,j->ni", _rot2(theta), self.body.foot_points()[name])
 
     # -- solving the free constants ---------------------------------------------------------
+    def _reach_squared(self, knee_flexion_deg):
+        """Squared hip-ankle distance with the knee flexed ``knee_flexion_deg``."""
+        l1, l2 = self.body.thigh, self.body.shank
+        return l1 ** 2 + l2 ** 2 + 2 * l1 * l2 * np.cos(np.radians(knee_flexion_deg))
+
     def _knee_flexion_from_distance(self, d):
         l1, l2 = self.body.thigh, self.body.shank
         c = (l1 ** 2 + l2 ** 2 - d ** 2) / (2 * l1 * l2)
@@ -242,7 +247,6 @@ class RunnerModel:
         self.tc = {"left": 0.28, "right": 0.28}
         self.belt0 = {"left": 0.0, "right": 0.0}
         self.y_mean = b.leg_length
-        fp = b.foot_points()
         for _ in range(6):
             # Belt anchor so the back of the heel is overstride ahead of the hip at contact.
             for side in SIDES:
@@ -253,9 +257,7 @@ class RunnerModel:
                 self.belt0[side] = hip[0] + self._side_value("overstride_cm", side) / 100.0 - heel_x
             # Pelvis mean height so the knee is flexed at least knee_flexion_ic_deg at contact on both
             # sides (exactly that on the side that reaches further).
-            l1, l2 = b.thigh, b.shank
-            k = np.radians(p.knee_flexion_ic_deg)
-            d_ic = np.sqrt(l1 ** 2 + l2 ** 2 + 2 * l1 * l2 * np.cos(k))
+            d_ic = np.sqrt(self._reach_squared(p.knee_flexion_ic_deg))
             shifts = []
             for side in SIDES:
                 t_ic = self.ic_offset[side]
@@ -267,8 +269,7 @@ class RunnerModel:
                 shifts.append(need_y - hip[1])
             self.y_mean += float(np.min(shifts))
             # Contact time per side: knee flexed knee_flexion_to_deg at toe-off.
-            kto = np.radians(p.knee_flexion_to_deg)
-            d_to = np.sqrt(l1 ** 2 + l2 ** 2 + 2 * l1 * l2 * np.cos(kto))
+            d_to = np.sqrt(self._reach_squared(p.knee_flexion_to_deg))
             for side in SIDES:
                 self.tc[side] = self._solve_contact_time(side, d_to)
         for side in SIDES:
@@ -368,10 +369,8 @@ class RunnerModel:
         contact."""
         p = self.p
         T, lead = self.stride_time, p.knee_reflexion_lead_s
-        l1, l2 = self.body.thigh, self.body.shank
         dz = self.hip_joint(np.array([self.ic_offset[side] + T - lead]), side)[0, 2] - self._ankle_z(side)
-        k = np.radians(p.knee_flexion_ic_deg - p.knee_reflexion_deg)
-        d_max = np.sqrt(l1 ** 2 + l2 ** 2 + 2 * l1 * l2 * np.cos(k) - dz ** 2)
+        d_max = np.sqrt(self._reach_squared(p.knee_flexion_ic_deg - p.knee_reflexion_deg) - dz ** 2)
         d_ic = float(np.linalg.norm(r_ic))
         e_r = r_ic / d_ic                          # along the leg, hip to ankle
         e_phi = np.array([-e_r[1], e_r[0]])        # perpendicular; + swings the foot forward

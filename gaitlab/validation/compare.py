@@ -171,6 +171,14 @@ def measured_side_values(result, metric: str) -> dict:
 SIDE_COLUMNS = ["metric", "side", "role", "kind", "measured", "truth", "error", "n_steps", "shown", "withheld"]
 
 
+def _side_row(metric: str, side: str, role: str, kind: str, value: float, true_value: float, n_steps: int,
+              shown: bool, warning) -> dict:
+    """One row of the sides table (:data:`SIDE_COLUMNS`)."""
+    return {"metric": metric, "side": side, "role": role, "kind": kind, "measured": value,
+            "truth": float(true_value), "error": value - float(true_value), "n_steps": int(n_steps),
+            "shown": shown, "withheld": "" if shown else str(warning or "not measured")}
+
+
 def compare_sides(truth: ClipTruth, result) -> pd.DataFrame:
     """Per metric and side (and right minus left): the clip's value against the truth. ``measured``
     is the value whether or not the summary prints it (``shown``; ``withheld`` says why not), so the
@@ -207,10 +215,8 @@ def compare_sides(truth: ClipTruth, result) -> pd.DataFrame:
                 withheld = srows[srows.side.isin(SIDES) & ~srows.measurable.astype(bool)]
                 if not shown and not withheld.empty:
                     warning = withheld.warning.iloc[0]
-            rows.append({"metric": metric, "side": side, "role": truth.role(side) if side != "both" else "both",
-                         "kind": kind, "measured": value, "truth": float(tv), "error": value - float(tv),
-                         "n_steps": int(r.n_steps), "shown": shown,
-                         "withheld": "" if shown else str(warning or "not measured")})
+            rows.append(_side_row(metric, side, truth.role(side) if side != "both" else "both", kind, value, tv,
+                                  r.n_steps, shown, warning))
     return pd.DataFrame(rows, columns=SIDE_COLUMNS)
 
 
@@ -244,8 +250,6 @@ def compare_short_clips(truth: ClipTruth, result, analyse) -> pd.DataFrame:
             continue
         r = short.summary[(short.summary.metric == "cadence_spm") & (short.summary.side == "both")].iloc[0]
         value = float(short.cadence["both"])
-        rows.append({"metric": "cadence_spm", "side": "both", "role": "both", "kind": SHORT_CLIP, "measured": value,
-                     "truth": float(truth.cadence_spm), "error": value - float(truth.cadence_spm),
-                     "n_steps": int(r.n_steps), "shown": bool(r.measurable),
-                     "withheld": "" if r.measurable else str(r.warning or "not measured")})
+        rows.append(_side_row("cadence_spm", "both", "both", SHORT_CLIP, value, truth.cadence_spm, r.n_steps,
+                              bool(r.measurable), r.warning))
     return pd.DataFrame(rows, columns=SIDE_COLUMNS)
