@@ -102,10 +102,34 @@ def test_overlapping_stances_mean_walking_only_where_contacts_are_seen():
 
     steps = pd.DataFrame({"side": ["right", "left"] * 4, "valid": True,
                           "flight_time_s": [-0.05, -0.06, -0.06, 0.10, 0.35, 0.23, -0.05, -0.06]})
-    with pytest.raises(AnalysisError, match="this looks like walking"):
-        check_steps(steps, "side")
+    for phase in (float("nan"), 0.0, -0.2):  # the pelvis unknown, or moving as in walking
+        with pytest.raises(AnalysisError, match="this looks like walking"):
+            check_steps(steps, "side", phase)
+    check_steps(steps, "side", 0.4)  # the pelvis dips at midstance: a runner with a short flight
     check_steps(steps, "rear")
     check_steps(steps, "front")
+
+
+def test_the_pelvis_dips_at_midstance_in_running_and_rises_in_walking(pose_cache):
+    """From the side, the pelvis's height follows the feet's separation in running (lowest over the
+    stance foot, feet together) and opposes it in walking (highest over the straight stance leg):
+    the real treadmill runner and the real walker (its first 190 frames, before a second person
+    walks in)."""
+    from gaitlab.analysis import clean_landmarks
+    from gaitlab.events import rhythm
+    from gaitlab.views import detect_view
+
+    phases = {}
+    for name, frames in (("zzzhushi_male_side.mp4", None), ("sports2d_demo_walking_2people.mp4", 190)):
+        lm = pose_cache(shared_video(name))
+        if frames:
+            lm = lm.select(slice(0, frames))
+        view = detect_view(lm)
+        assert view.kind == "side", name
+        phases[name] = rhythm(clean_landmarks(lm, view), view)["pelvis_phase"]
+    print(phases)
+    assert phases["zzzhushi_male_side.mp4"] > 0.5
+    assert phases["sports2d_demo_walking_2people.mp4"] < -0.1
 
 
 def test_slow_motion_with_its_capture_rate_gives_the_true_cadence(clips, tmp_path):
