@@ -66,9 +66,12 @@ def cadence_from_steps(steps: pd.DataFrame, frontal: bool = False) -> dict:
     valid contact, where each contact's step number is its time over the step period, rounded
     (starting from the mean step time, refined three times); contacts further than
     :data:`CADENCE_OUTLIER_STEPS` of a step from the fitted line (an extra contact, a mistimed one)
-    are left out of the fit. With no contact missed this equals (last IC - first IC) / (number of
-    steps); a missed contact leaves a gap in the numbering instead of a doubled step time. Per side:
-    60 / the mean step time of that side's valid steps (the step ending with that foot's contact).
+    are left out of the fit. Each foot's contacts get a line of their own, parallel to the other's
+    (one slope, an intercept per foot): one foot's contacts found consistently earlier than the
+    other's (the far leg's against the near leg's, from the side) shift every second contact, and
+    over a clip of a few steps that tilts a single line by up to twice the shift over the clip. A
+    missed contact leaves a gap in the numbering instead of a doubled step time. Per side: 60 / the
+    mean step time of that side's valid steps (the step ending with that foot's contact).
     """
     out = {"both": float("nan"), "left": float("nan"), "right": float("nan")}
     ok = steps.valid & np.isfinite(steps.step_time_s)
@@ -76,14 +79,19 @@ def cadence_from_steps(steps: pd.DataFrame, frontal: bool = False) -> dict:
         return out
     period = float(steps.step_time_s[ok].mean())
     anchor = "ic_time_s" if steps.ic_time_s.notna().all() and not frontal else "midstance_time_s"
-    t = steps[anchor][steps.valid].dropna().to_numpy(float)
+    valid = steps[steps.valid & steps[anchor].notna()]
+    t = valid[anchor].to_numpy(float)
+    left = (valid.side == "left").to_numpy(float)
     if t.size >= 3:
         keep = np.ones(t.size, bool)
         for _ in range(3):  # number the steps, refit the period, renumber
             k = np.round((t - t[0]) / period)
-            slope, offset = np.polyfit(k[keep], t[keep], 1)
-            period = float(slope)
-            keep = np.abs(t - (offset + slope * k)) <= CADENCE_OUTLIER_STEPS * period
+            # An intercept per foot where each has two contacts in the fit, else one line.
+            per_foot = min(left[keep].sum(), (1 - left[keep]).sum()) >= 2
+            design = np.column_stack([k, np.ones_like(k), left] if per_foot else [k, np.ones_like(k)])
+            coef = np.linalg.lstsq(design[keep], t[keep], rcond=None)[0]
+            period = float(coef[0])
+            keep = np.abs(t - design @ coef) <= CADENCE_OUTLIER_STEPS * period
             if keep.sum() < 3:
                 break
     out["both"] = 60.0 / period
