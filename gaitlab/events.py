@@ -204,7 +204,8 @@ def rhythm(lm: Landmarks, view) -> dict:
         low = _nan_interp(np.fmax(lm.xy(f"{side}_heel")[:, 1], lm.xy(f"{side}_foot_index")[:, 1]))
         if not np.isfinite(low).all():
             return {"cadence_spm": 60.0 / step if step else float("nan"), "both_feet_down": float("nan"),
-                    "leg_motion": leg_motion(lm), "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan")}
+                    "leg_motion": leg_motion(lm), "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan"),
+                    "pelvis_phase": float("nan")}
         ground = percentile_filter(low, 90, size=window, mode="nearest")
         down.append((ground - low) / leg < FOOT_DOWN_LEG)
     return {"cadence_spm": 60.0 / step if step else float("nan"),
