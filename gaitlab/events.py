@@ -13,9 +13,9 @@ Side view (:func:`detect_events_side`)
        the three steadiest leg keypoints; the foot keypoints are the ones BlazePose confuses when
        the legs cross, right around contact. The heel path methods reviewed by Fellin et al. 2010
        (J Sci Med Sport 13:646) err 22-25 ms.
-       Measured (``gaitlab validate``, 79 side clips no constant was tuned on): bias -13 ms (near
+       Measured (``gaitlab validate``, 80 side clips no constant was tuned on): bias -13 ms (near
        leg) and -9 ms (far leg), median error 16 ms on each; within one frame 52 % and 57 % at
-       50-90 fps, 52 % and 53 % over 30-240 fps. How well it holds depends on how the runner
+       50-90 fps, 51 % and 52 % over 30-240 fps. How well it holds depends on how the runner
        moves, since the knee's straightest moment is not the foot touching down: gaitlab's
        rendered runners have the knee straightest 20-70 ms before contact and flexing onto it
        (median 3.8 deg), and there contacts come 8-15 ms early (median per set and leg); on the
