@@ -35,8 +35,9 @@ FILE = "accuracy.json"
 MIN_CLIPS = 10
 
 
-#: The figure ``kind`` of the overall cadence of clips too short for the step rhythm (their counted
-#: contacts), measured on validation clips cut short (:func:`gaitlab.validation.compare.compare_short_clips`);
+#: The figure ``kind`` of the overall cadence of clips too short for the step rhythm alone
+#: (:func:`gaitlab.analysis.short_clip_cadence`), measured on validation clips cut short
+#: (:func:`gaitlab.validation.compare.compare_short_clips`);
 #: ``value`` is the printed value of a clip of any length, ``right_minus_left`` the difference.
 SHORT_CLIP = "short_clip"
 
@@ -261,7 +262,7 @@ def readme_table(doc: dict | None = None) -> str:
     for f in figs:
         spec = specs[f["metric"]]
         label = spec["label"] if f["kind"] == "value" else (
-            f"{spec['label']}, clip of fewer than {RHYTHM_MIN_STEPS} steps (counted contacts)")
+            f"{spec['label']}, clip of fewer than {RHYTHM_MIN_STEPS} steps")
         d = int(spec.get("decimals", 1)) + 1
         need = needed(f["metric"])
         ok = (need is not None and f["p95_abs"] <= need and clips_measured(f) >= MIN_CLIPS

@@ -130,21 +130,21 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
 
 
 def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, fps: float,
-                  near_side: str | None, counted: bool = False) -> list[dict]:
+                  near_side: str | None, short_clip: bool = False) -> list[dict]:
     rows = _metric_rows("cadence_spm", spec, steps.assign(cadence_spm=np.nan), view=view, fps=fps,
                         near_side=near_side, measured=True, not_measured_reason="")
     for r in rows:
         side = r["side"]
-        # Overall, a clip too short for the step rhythm shows its counted contacts: judged by what
-        # clips cut that short measured (gaitlab.validation.compare.compare_short_clips).
-        kind = accuracy.SHORT_CLIP if counted and side == "both" else "value"
+        # Overall, a clip too short for the step rhythm alone is judged by what clips cut that short
+        # measured (gaitlab.validation.compare.compare_short_clips).
+        kind = accuracy.SHORT_CLIP if short_clip and side == "both" else "value"
         shown, fig, why = accuracy.verdict("cadence_spm", view, r["role"], fps, kind)
         value = float(cadence.get(side, float("nan")))
         if shown or not np.isfinite(value):
             warning = ""
         elif kind == accuracy.SHORT_CLIP:
             warning = (f"not printed: the clip is too short for the step rhythm, so the cadence would come from "
-                       f"its few counted contacts, and in clips that short {why.replace(' here was', ' was')}: "
+                       f"a few steps, and in clips that short {why.replace(' here was', ' was')}: "
                        f"film at least 10 seconds of steady running")
         else:
             warning = _withheld_reason("cadence_spm", side, r["role"], why)
@@ -164,7 +164,7 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
 
 def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near_side: str | None = None,
               pelvis_measurable: bool = True, pelvis_reason: str = "",
-              not_measured: dict[str, str] | None = None, cadence_counted: bool = False) -> pd.DataFrame:
+              not_measured: dict[str, str] | None = None, short_clip: bool = False) -> pd.DataFrame:
     """The summary table (columns :data:`SUMMARY_COLUMNS`) for one analysed clip.
 
     ``view``: side, rear or front; ``near_side``: in a side view, the runner's side nearer the camera.
@@ -172,8 +172,8 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near
     for pelvic drop, and if not, why (one sentence).
     ``not_measured``: {metric: one sentence} saying why a metric has no value on a side in this clip
     (for example the knee angles where the shank's edges were not found).
-    ``cadence_counted``: the overall cadence is the counted contacts of a clip too short for the step
-    rhythm, and is judged by the figure for such clips.
+    ``short_clip``: the clip is too short for the step rhythm alone, so its overall cadence
+    (:func:`gaitlab.analysis.short_clip_cadence`) is judged by the figure for such clips.
     """
     specs = data()["metrics"]
     rows = []
@@ -182,7 +182,7 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near
             continue
         if name == "cadence_spm":
             rows += _cadence_rows(spec, steps, cadence, view=view, fps=fps, near_side=near_side,
-                                  counted=cadence_counted)
+                                  short_clip=short_clip)
             continue
         if name not in steps.columns:
             continue

@@ -173,3 +173,30 @@ def test_counted_cadence_is_not_tilted_by_one_foot_found_consistently_later():
     assert cadence_from_steps(steps(late, sides))["both"] == pytest.approx(60 / 0.35, abs=1e-6)
     missed = np.arange(6) != 3
     assert abs(cadence_from_steps(steps(late[missed], sides[missed]))["both"] - 60 / 0.35) < 0.5
+
+
+def test_a_short_clip_shows_the_rhythm_from_the_side_and_the_mean_of_both_estimates_from_behind(synthetic):
+    """Under 10 steps: from the side the rhythm of the feet's separation is shown, from behind the
+    mean of the pelvis's rhythm and the counted midstances (short_clip_cadence); both within the
+    1.5 steps/min cadence needs on a rendered runner cut to 7 steps, and the summary judges it by
+    the figure for clips that short."""
+    from gaitlab.analysis import short_clip_cadence
+    from gaitlab.config import RunnerInfo
+
+    assert short_clip_cadence(170.0, 174.0, "side") == 170.0
+    assert short_clip_cadence(170.0, 174.0, "rear") == 172.0
+    assert short_clip_cadence(170.0, float("nan"), "front") == 170.0
+    assert short_clip_cadence(float("nan"), 174.0, "rear") == 174.0
+    for view, seed in (("side_right", 231), ("rear", 232)):
+        _, truth, lm = synthetic(f"short_{view}", cadence_spm=170, speed_mps=SPEED[170], fps=60, view=view,
+                                 duration_s=DURATION[60], seed=seed, width=480, height=360)
+        cut = lm.select(slice(0, int(7 * 60 / 170 * 60)))  # 7 steps
+        result = analyze_landmarks(cut, RunnerInfo(height_m=truth["params"]["height_m"]))
+        check = result.quality["cadence_check"]
+        assert not check["rhythm_shown"]
+        expected = short_clip_cadence(check["rhythm_spm"], check["counted_spm"], result.view["kind"])
+        print(view, check, result.cadence["both"], truth["params"]["cadence_spm"])
+        assert result.cadence["both"] == pytest.approx(expected)
+        assert abs(result.cadence["both"] - truth["params"]["cadence_spm"]) <= 1.5
+        both = result.summary[(result.summary.metric == "cadence_spm") & (result.summary.side == "both")].iloc[0]
+        assert "cut to 6-9 steps" in both.uncertainty_text

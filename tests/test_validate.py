@@ -123,8 +123,8 @@ def test_summary_prints_a_side_only_where_its_measured_error_is_within_need(monk
 
 
 def test_a_clip_too_short_for_the_step_rhythm_is_judged_by_what_short_clips_measured(monkeypatch):
-    """Under 10 steps the cadence shown is the counted contacts, judged by the figure for clips cut
-    that short (kind short_clip), not by the step rhythm's: withheld, saying why, where that figure
+    """Under 10 steps the cadence shown (short_clip_cadence) is judged by the figure for clips cut
+    that short (kind short_clip), not by the whole clips': withheld, saying why, where that figure
     is beyond what cadence needs."""
     from gaitlab.summary import summarize
 
@@ -142,14 +142,14 @@ def test_a_clip_too_short_for_the_step_rhythm_is_judged_by_what_short_clips_meas
 
     long = both()
     assert long.measurable and long["median"] == 171.0 and long.uncertainty == 0.4
-    short = both(cadence_counted=True)
+    short = both(short_clip=True)
     assert not short.measurable and np.isnan(short["median"]) and short.uncertainty == 3.1
     assert short.warning.startswith("not printed: the clip is too short for the step rhythm")
     assert "up to 3.1 steps/min" in short.warning and short.warning.endswith("film at least 10 seconds of steady running")
     assert short.uncertainty_text.startswith("95 % of 40 validation clips cut to 6-9 steps within 3.1 steps/min")
     assert long.uncertainty_text.startswith("95 % of 40 validation clips within 0.4 steps/min")
     doc["figures"][1]["p95_abs"] = 1.2
-    short = both(cadence_counted=True)
+    short = both(short_clip=True)
     assert short.measurable and short["median"] == 171.0 and short.uncertainty == 1.2
 
 
@@ -320,7 +320,7 @@ def test_validate_writes_every_table(subset_run):
     assert real[real.role == "near"].n_true.item() < pooled.n_true.item()
     assert set(tables["metrics_by_set"].set) == {"ground_truth", "validation"}
     assert "per truth set" in (out / "validation.md").read_text()
-    # Each clip cut to 6-9 steps, too short for the step rhythm: the counted contacts it would show.
+    # Each clip cut to 6-9 steps, too short for the step rhythm alone: the cadence it would show.
     short = tables["sides"][tables["sides"].kind == accuracy.SHORT_CLIP].merge(clips[["clip", "cadence_true"]], on="clip")
     assert set(short["clip"]) == set(clips["clip"]) and (short.metric == "cadence_spm").all()
     assert short.groupby("clip").size().max() <= 4 and (short.truth == short.cadence_true).all()

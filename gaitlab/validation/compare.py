@@ -221,13 +221,15 @@ def compare_sides(truth: ClipTruth, result) -> pd.DataFrame:
 
 
 #: Lengths, in steps, a clip is cut to for :func:`compare_short_clips`: below
-#: :data:`gaitlab.analysis.RHYTHM_MIN_STEPS`, where the counted contacts are the cadence shown.
+#: :data:`gaitlab.analysis.RHYTHM_MIN_STEPS`, where :func:`gaitlab.analysis.short_clip_cadence` is
+#: the cadence shown.
 SHORT_CLIP_STEPS = (6, 7, 8, 9)
 
 
 def compare_short_clips(truth: ClipTruth, result, analyse) -> pd.DataFrame:
-    """The overall cadence that clips of :data:`SHORT_CLIP_STEPS` steps print (their counted
-    contacts, since they are too short for the step rhythm), against the true cadence: the clip's
+    """The overall cadence that clips of :data:`SHORT_CLIP_STEPS` steps print
+    (:func:`gaitlab.analysis.short_clip_cadence`, since they are too short for the step rhythm
+    alone), against the true cadence: the clip's
     landmarks cut to that many steps from its start (at gaitlab's own rhythm) and analysed again by
     ``analyse`` (landmarks -> result; it raises GaitlabError where gaitlab refuses the short clip,
     which gives no row). Rows as :func:`compare_sides`, ``kind`` :data:`SHORT_CLIP`."""
