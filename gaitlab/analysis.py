@@ -600,7 +600,8 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
              "agree": bool(abs(cadence["both"] - rh["cadence_spm"]) <= CADENCE_AGREEMENT_SPM)}
     # The rhythm is the cadence shown (check_rhythm has refused a clip without one), unless the
     # clip is too short for it alone.
-    check["rhythm_shown"] = bool((lm.time[-1] - lm.time[0]) * rh["cadence_spm"] / 60.0 >= RHYTHM_MIN_STEPS)
+    check["clip_steps"] = float((lm.time[-1] - lm.time[0]) * rh["cadence_spm"] / 60.0)
+    check["rhythm_shown"] = bool(check["clip_steps"] >= RHYTHM_MIN_STEPS)
     cadence["both"] = (float(rh["cadence_spm"]) if check["rhythm_shown"]
                        else short_clip_cadence(rh["cadence_spm"], cadence["both"], view.kind))
     quality = {"fps": fps, "view": view.to_dict(), "detected_fraction": float(lm.detected.mean()),
@@ -619,7 +620,8 @@ def analyze_landmarks(lm: Landmarks, runner: RunnerInfo = RunnerInfo(),
     pelvis = quality.get("pelvis", {})
     summary = summarize(table, view.kind, cadence, fps, near_side=view.near_side,
                         pelvis_measurable=pelvis.get("measurable", True), pelvis_reason=pelvis.get("reason", ""),
-                        not_measured=not_measured, short_clip=not check["rhythm_shown"])
+                        not_measured=not_measured, short_clip=not check["rhythm_shown"],
+                        clip_steps=check["clip_steps"])
     if view.kind != "side" and view.confidence < FRONTAL_MIN_LABEL_AGREEMENT:
         quality["sides_uncertain"] = True
         summary = withhold_sides(summary, (

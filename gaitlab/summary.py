@@ -130,7 +130,9 @@ def _metric_rows(name: str, spec: dict, steps: pd.DataFrame, *, view: str, fps: 
 
 
 def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, fps: float,
-                  near_side: str | None, short_clip: bool = False) -> list[dict]:
+                  near_side: str | None, short_clip: bool = False, clip_steps: float = float("inf")) -> list[dict]:
+    from .validation.compare import SHORT_CLIP_STEPS
+
     rows = _metric_rows("cadence_spm", spec, steps.assign(cadence_spm=np.nan), view=view, fps=fps,
                         near_side=near_side, measured=True, not_measured_reason="")
     for r in rows:
@@ -140,7 +142,11 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
         kind = accuracy.SHORT_CLIP if short_clip and side == "both" else "value"
         shown, fig, why = accuracy.verdict("cadence_spm", view, r["role"], fps, kind)
         value = float(cadence.get(side, float("nan")))
-        if shown or not np.isfinite(value):
+        if side == "both" and clip_steps < SHORT_CLIP_STEPS[0] - 0.5:  # the clip rounded to whole steps
+            shown, warning = False, (f"not printed: the clip lasts only {clip_steps:.0f} steps, fewer than the "
+                                     f"{SHORT_CLIP_STEPS[0]} of the shortest clips gaitlab's cadence was checked on: "
+                                     f"film at least 10 seconds of steady running")
+        elif shown or not np.isfinite(value):
             warning = ""
         elif kind == accuracy.SHORT_CLIP:
             warning = (f"not printed: the clip is too short for the step rhythm, so the cadence would come from "
@@ -164,7 +170,8 @@ def _cadence_rows(spec: dict, steps: pd.DataFrame, cadence: dict, *, view: str, 
 
 def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near_side: str | None = None,
               pelvis_measurable: bool = True, pelvis_reason: str = "",
-              not_measured: dict[str, str] | None = None, short_clip: bool = False) -> pd.DataFrame:
+              not_measured: dict[str, str] | None = None, short_clip: bool = False,
+              clip_steps: float = float("inf")) -> pd.DataFrame:
     """The summary table (columns :data:`SUMMARY_COLUMNS`) for one analysed clip.
 
     ``view``: side, rear or front; ``near_side``: in a side view, the runner's side nearer the camera.
@@ -173,7 +180,9 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near
     ``not_measured``: {metric: one sentence} saying why a metric has no value on a side in this clip
     (for example the knee angles where the shank's edges were not found).
     ``short_clip``: the clip is too short for the step rhythm alone, so its overall cadence
-    (:func:`gaitlab.analysis.short_clip_cadence`) is judged by the figure for such clips.
+    (:func:`gaitlab.analysis.short_clip_cadence`) is judged by the figure for such clips; ``clip_steps``,
+    how many steps the clip lasts: one shorter than the shortest clips that figure was measured on
+    (:data:`gaitlab.validation.compare.SHORT_CLIP_STEPS`) has its cadence withheld.
     """
     specs = data()["metrics"]
     rows = []
@@ -182,7 +191,7 @@ def summarize(steps: pd.DataFrame, view: str, cadence: dict, fps: float, *, near
             continue
         if name == "cadence_spm":
             rows += _cadence_rows(spec, steps, cadence, view=view, fps=fps, near_side=near_side,
-                                  short_clip=short_clip)
+                                  short_clip=short_clip, clip_steps=clip_steps)
             continue
         if name not in steps.columns:
             continue

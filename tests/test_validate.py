@@ -149,8 +149,13 @@ def test_a_clip_too_short_for_the_step_rhythm_is_judged_by_what_short_clips_meas
     assert short.uncertainty_text.startswith("95 % of 40 validation clips cut to 6-9 steps within 3.1 steps/min")
     assert long.uncertainty_text.startswith("95 % of 40 validation clips within 0.4 steps/min")
     doc["figures"][1]["p95_abs"] = 1.2
-    short = both(short_clip=True)
+    short = both(short_clip=True, clip_steps=6.2)
     assert short.measurable and short["median"] == 171.0 and short.uncertainty == 1.2
+    # Shorter than the shortest clips the figure was measured on (6 steps): withheld, saying so.
+    shorter = both(short_clip=True, clip_steps=4.6)
+    assert not shorter.measurable and np.isnan(shorter["median"])
+    assert shorter.warning == ("not printed: the clip lasts only 5 steps, fewer than the 6 of the shortest clips "
+                               "gaitlab's cadence was checked on: film at least 10 seconds of steady running")
 
 
 def test_values_timed_by_the_contact_wait_for_contacts_on_time_on_real_clips(monkeypatch):
