@@ -225,6 +225,12 @@ ROLE_TEXT = {"near": "near leg", "far": "far leg", "left": "left", "right": "rig
              "sides": "each side (left and right pooled)"}
 
 
+def _interval(fig: dict, decimals: int) -> str:
+    """`` (lo-hi)``: the bootstrap interval of a figure's 95th percentile, where it has one."""
+    lo, hi = fig.get("p95_lo"), fig.get("p95_hi")
+    return f" ({lo:.{decimals}f}-{hi:.{decimals}f})" if lo is not None and hi is not None else ""
+
+
 def _signed(value: float, decimals: int) -> str:
     v = round(float(value), decimals) + 0.0
     return f"{v:+.{decimals}f}" if v else f"{0:.{decimals}f}"
@@ -248,7 +254,8 @@ def readme_table(doc: dict | None = None) -> str:
             f"median over a clip's steps) minus the truth; 'printed' = the 95th percentile, over at least {MIN_CLIPS} clips, is "
             f"within what the measure needs (from behind and in front, over the left and right sides pooled) and, for a "
             f"value timed by or read at the contact, gaitlab's contacts on real clips with hand-marked contacts are within "
-            f"a frame on average.\n\n")
+            f"a frame on average. In brackets, how far the 95th percentile could move with other clips of the same kind "
+            f"(its 5th-95th percentiles over the clips resampled: gaitlab.validation.run.p95_interval).\n\n")
     lines = ["| measure | view | side | clips | 95 % of clips within | median error | bias | needs | printed |",
              "|---|---|---|---|---|---|---|---|---|"]
     order = {m: i for i, m in enumerate(specs)}
@@ -269,7 +276,8 @@ def readme_table(doc: dict | None = None) -> str:
               and not contacts_off_on_real_clips(f["metric"], f["view"], doc))
         unit = f" {spec['unit']}" if spec["unit"] else ""
         lines.append(f"| {label} | {f['view']} | {ROLE_TEXT.get(f['role'], f['role'])} | {clips_measured(f)} | "
-                     f"{f['p95_abs']:.{d}f}{unit} | {f['median_abs']:.{d}f} | {_signed(f['bias'], d)} | {need:g}{unit} | "
+                     f"{f['p95_abs']:.{d}f}{unit}{_interval(f, d)} | {f['median_abs']:.{d}f} | {_signed(f['bias'], d)} | "
+                     f"{need:g}{unit} | "
                      f"{'yes' if ok else 'no'} |")
     # A frame is 33 ms at 30 frames/s and 4 ms at 240, so "within one frame" is given per frame-rate band.
     bands = ("<50", "50-90", ">=90")

@@ -357,3 +357,22 @@ def test_readme_accuracy_table_is_the_published_one():
     text = (ROOT / "README.md").read_text()
     start = text.index(accuracy.README_BEGIN) + len(accuracy.README_BEGIN)
     assert text[start:text.index(accuracy.README_END)].strip() == accuracy.readme_table().strip()
+
+
+def test_the_p95_interval_narrows_with_more_clips_and_resamples_a_clip_s_rows_together():
+    from gaitlab.validation.run import p95_interval
+
+    rng = np.random.default_rng(3)
+    few = np.abs(rng.normal(0, 1, 30))
+    many = np.abs(rng.normal(0, 1, 600))
+    lo, hi = p95_interval(few, np.arange(few.size))
+    assert lo < np.percentile(few, 95) < hi
+    assert p95_interval(few, np.arange(few.size)) == (lo, hi)  # seeded: a run repeats
+    lo_m, hi_m = p95_interval(many, np.arange(many.size))
+    assert lo_m < np.percentile(many, 95) < hi_m and hi_m - lo_m < (hi - lo) / 2
+    # Two rows per clip (left and right): as wide as the clips alone, not as if there were twice as many.
+    pairs = np.repeat(few, 2)
+    lo_p, hi_p = p95_interval(pairs, np.repeat(np.arange(few.size), 2))
+    lo_r, hi_r = p95_interval(pairs, np.arange(pairs.size))
+    assert hi_p - lo_p > hi_r - lo_r
+    assert np.isnan(p95_interval(few[:3], np.zeros(3))).all()  # one clip has no spread
