@@ -18,7 +18,7 @@ from .metrics.sagittal import sagittal_metrics
 from .preprocess import fill_and_smooth, find_cuts, repair_frontal_flips, repair_leg_swaps, resample_uniform
 from .references import constant
 from .result import AnalysisResult
-from .steps import build_steps, mark_implausible
+from .steps import STEP_TIME_TOLERANCE, build_steps, mark_implausible
 from .summary import summarize, withhold_sides
 from .views import View, detect_view
 
@@ -181,6 +181,17 @@ def check_steps(steps: pd.DataFrame, view_kind: str = "side", pelvis_phase: floa
     valid = steps[steps.valid]
     n_side = valid.side.value_counts()
     if len(valid) < 4 or min(n_side.get("left", 0), n_side.get("right", 0)) < 2:
+        timed = steps[np.isfinite(steps.step_time_s)]
+        by_foot = timed.groupby("side").step_time_s.median()
+        if len(timed) >= 6 and by_foot.size == 2 and \
+                abs(by_foot["left"] - by_foot["right"]) > STEP_TIME_TOLERANCE * timed.step_time_s.median():
+            # Found plenty of contacts, but the steps onto one foot are long and onto the other short
+            # by turns: one leg's contacts were timed off, and the step-time check dropped a leg.
+            raise AnalysisError(
+                f"too few steps to analyse: {len(valid)} usable foot contacts found; the steps onto the left "
+                f"foot took {by_foot['left']:.2f} s and onto the right {by_foot['right']:.2f} s by turns, so one "
+                f"leg's contacts could not be timed",
+                "film at 60 frames/s or more, with both legs in view the whole time")
         raise AnalysisError(
             f"too few steps to analyse: {len(valid)} usable foot contacts found",
             "film at least 10 seconds of steady running with the whole body in view",

@@ -110,6 +110,30 @@ def test_overlapping_stances_mean_walking_only_where_contacts_are_seen():
     check_steps(steps, "front")
 
 
+def test_too_few_steps_says_when_one_leg_s_contacts_were_timed_off():
+    """Plenty of contacts, but the steps onto the left foot long and onto the right short by turns
+    (one leg's contacts timed off, so the step-time check dropped the left leg): the refusal says
+    so, with the step times, rather than asking for a longer clip."""
+    import pandas as pd
+
+    from gaitlab.analysis import check_steps
+    from gaitlab.errors import AnalysisError
+
+    sides = ["right", "left"] * 6
+    times = [float("nan")] + [0.37 if s == "left" else 0.27 for s in sides[1:]]
+    steps = pd.DataFrame({"side": sides, "step_time_s": times, "flight_time_s": 0.05,
+                          "valid": [s == "right" for s in sides]})
+    with pytest.raises(AnalysisError) as info:
+        check_steps(steps, "side", 0.5)
+    assert info.value.one_line() == (
+        "too few steps to analyse: 6 usable foot contacts found; the steps onto the left foot took 0.37 s and onto "
+        "the right 0.27 s by turns, so one leg's contacts could not be timed (film at 60 frames/s or more, with both "
+        "legs in view the whole time)")
+    few = steps.iloc[:3].assign(step_time_s=[float("nan"), 0.3, 0.3])
+    with pytest.raises(AnalysisError, match=r"^too few steps to analyse: 2 usable foot contacts found$"):
+        check_steps(few, "side", 0.5)
+
+
 def test_the_pelvis_dips_at_midstance_in_running_and_rises_in_walking(pose_cache):
     """From the side, the pelvis's height follows the feet's separation in running (lowest over the
     stance foot, feet together) and opposes it in walking (highest over the straight stance leg):
