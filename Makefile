@@ -23,8 +23,8 @@ bench: setup
 # Re-measure every accuracy figure gaitlab prints (hours on 2 cores): render the held-out randomised
 # runners (seeds 9000-9059, 9100-9129, 9130-9149, and rear views only: the first 10 from 9150, 12 from
 # 9185, 12 from 9232, 16 from 9281 and 16 from 9327; filmed at 240 fps, the first 6 of each side view
-# and 6 rear views from 9400; no constant was set on them), validate them with
-# the independent renderer's runners and the hand-marked real clip, and write
+# and 6 rear views from 9400; front views only: the first 14 from 9430; no constant was set on them),
+# validate them with the independent renderer's runners and the hand-marked real clip, and write
 # gaitlab/data/accuracy.json and the README table from the result.
 SHARED := ../shared
 validate: setup
@@ -39,8 +39,10 @@ validate: setup
 	$(BIN)/gaitlab synth --random 6 --seed 9400 --random-view side_left --random-fps 240 --out validation/heldout8_240
 	$(BIN)/gaitlab synth --random 6 --seed 9400 --random-view side_right --random-fps 240 --out validation/heldout8_240
 	$(BIN)/gaitlab synth --random 6 --seed 9400 --random-view rear --random-fps 240 --out validation/heldout8_240
+	$(BIN)/gaitlab synth --random 14 --seed 9430 --random-view front --out validation/heldout9f
 	$(BIN)/gaitlab validate validation/heldout validation/heldout2 validation/heldout3 validation/heldout3r \
 		validation/heldout4r validation/heldout5r validation/heldout6r validation/heldout7r validation/heldout8_240 \
+		validation/heldout9f \
 		$(SHARED)/validation $(SHARED)/videos/ground_truth/zzzhushi_male_side.contacts.json \
 		--out validation/results --cache validation/landmarks
 	$(BIN)/python -m gaitlab.accuracy validation/results --readme README.md
