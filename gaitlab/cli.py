@@ -246,7 +246,8 @@ def _per_side(value: str, name: str):
 @click.option("--foot-angle", default="12", show_default=True, help="Foot angle at contact, deg, + toes up (N or L,R).")
 @click.option("--trunk-lean", type=float, default=6.0, show_default=True, help="Forward trunk lean, deg.")
 @click.option("--knee-reflexion", type=float, default=0.0, show_default=True,
-              help="The knee's straightest point in terminal swing, deg less than its flexion at contact (0: straightest at contact).")
+              help="The knee's straightest point in terminal swing, deg less than its flexion at contact "
+                   "(0: straightest at contact).")
 @click.option("--reflexion-lead", type=float, default=0.04, show_default=True,
               help="How long before contact the knee is straightest, s (with --knee-reflexion).")
 @click.option("--height", "height_m", type=float, default=1.75, show_default=True, help="Runner height, m.")

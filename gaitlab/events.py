@@ -198,20 +198,21 @@ def rhythm(lm: Landmarks, view) -> dict:
     # The same search down to periods no runner reaches: a clip that plays faster than it was
     # filmed shows its true (too fast) rhythm here, where the search above finds a multiple.
     fastest = dominant_period_s(sig, fps, FASTEST_STEP_SEARCH_S, 10.0)
+    out = {"cadence_spm": 60.0 / step if step else float("nan"), "both_feet_down": float("nan"),
+           "leg_motion": leg_motion(lm), "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan"),
+           "pelvis_phase": float("nan")}
     window = max(int(1.5 * (2 * step if step else 1.0) * fps) | 1, 5)
     down = []
     for side in SIDES:
         low = _nan_interp(np.fmax(lm.xy(f"{side}_heel")[:, 1], lm.xy(f"{side}_foot_index")[:, 1]))
         if not np.isfinite(low).all():
-            return {"cadence_spm": 60.0 / step if step else float("nan"), "both_feet_down": float("nan"),
-                    "leg_motion": leg_motion(lm), "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan"),
-                    "pelvis_phase": float("nan")}
+            return out  # the feet cannot be followed (keypoints imported without them)
         ground = percentile_filter(low, 90, size=window, mode="nearest")
         down.append((ground - low) / leg < FOOT_DOWN_LEG)
-    return {"cadence_spm": 60.0 / step if step else float("nan"),
-            "both_feet_down": float(np.mean(down[0] & down[1])), "leg_motion": leg_motion(lm),
-            "fastest_cadence_spm": 60.0 / fastest if fastest else float("nan"),
-            "pelvis_phase": pelvis_phase(lm, sig) if view.kind == "side" else float("nan")}
+    out["both_feet_down"] = float(np.mean(down[0] & down[1]))
+    if view.kind == "side":
+        out["pelvis_phase"] = pelvis_phase(lm, sig)
+    return out
 
 
 def pelvis_phase(lm: Landmarks, separation: np.ndarray) -> float:

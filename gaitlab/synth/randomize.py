@@ -23,9 +23,9 @@ every machine (numpy's PCG64 generator). What varies, and over which ranges:
   20-70 ms before contact, 0-8 deg straighter than ``knee_flexion_ic_deg`` (and at least 6 deg
   flexed), flexing from there onto the contact. A side that reaches less far than the other lands
   more flexed and so flexes more: over 180 randomised runners (seeds 9000-9149, 9400-9429) the
-  flexion from the straightest point to contact is 0-20 deg per side, median 3.8, 90 % under 9.3. That is a range for testing
-  contact detectors, from the knee straightest at contact to the knee already flexing well before
-  it, not a measured distribution of runners.
+  flexion from the straightest point to contact is 0-20 deg per side, median 3.8, 90 % under 9.3.
+  That is a range for testing contact detectors, from the knee straightest at contact to the knee
+  already flexing well before it, not a measured distribution of runners.
 
 Draws that give an impossible motion (no flight phase, a leg that cannot reach its foot) are drawn
 again from the same generator, so a seed always gives one feasible runner.

@@ -148,7 +148,9 @@ def p95_interval(abs_err: np.ndarray, clips: np.ndarray) -> tuple[float, float]:
     order = np.argsort(abs_err, kind="stable")
     values, row_clip = abs_err[order], row_clip[order]
     rng = np.random.default_rng(0)
-    draws = rng.integers(0, ids.size, (BOOTSTRAP_RESAMPLES, ids.size)) + ids.size * np.arange(BOOTSTRAP_RESAMPLES)[:, None]
+    # Each resample's clip counts, from one bincount over draws offset by resample.
+    draws = rng.integers(0, ids.size, (BOOTSTRAP_RESAMPLES, ids.size))
+    draws += ids.size * np.arange(BOOTSTRAP_RESAMPLES)[:, None]
     counts = np.bincount(draws.ravel(), minlength=draws.size).reshape(BOOTSTRAP_RESAMPLES, ids.size)
     weights = np.cumsum(counts[:, row_clip], axis=1)  # (resamples, rows), rows sorted by error
     at = np.argmax(weights >= 0.95 * weights[:, -1:], axis=1)
